@@ -1,0 +1,66 @@
+"""The `motcua` command line: one console script, one module per group of subcommands.
+
+Each module in `COMMAND_MODULES` defines `register(subparsers)`, which adds its subcommands and sets
+`func=<callable(args, settings) -> int>` on each; the callable returns the process exit code.
+Only this entry point reads the environment (through `Settings()`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from collections.abc import Sequence
+
+from bot.settings import Settings
+
+COMMAND_MODULES = [
+    "bot.cli.serve",
+    "bot.cli.db",
+    "bot.cli.dossiers",
+    "bot.cli.kb",
+    "bot.cli.chat",
+    "bot.cli.telegram",
+    "bot.cli.recipients",
+    "bot.cli.jobs",
+    "bot.cli.report",
+]
+
+
+def create_parser() -> argparse.ArgumentParser:
+    """Build the argument parser from every command module that is present."""
+    parser = argparse.ArgumentParser(prog="motcua", description="Trợ lý hành chính công (motcua-bot)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name == name:  # the module is not written yet; its commands are simply absent
+                continue
+            raise
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `motcua` console script."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(encoding="utf-8")
+    parser = create_parser()
+    args = parser.parse_args(argv)
+    settings = Settings()
+    logging.basicConfig(
+        level=getattr(logging, settings.log_level.upper(), logging.INFO),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    result: int = args.func(args, settings)
+    return result
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,149 @@
+"""Service configuration: one pydantic-settings object read from the environment and `.env`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./var/motcua.sqlite3"
+
+
+class Settings(BaseSettings):
+    """Every setting of the service; documented one by one in `.env.example`."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    # --- storage and state -------------------------------------------------------------------------
+    database_url: str = DEFAULT_DATABASE_URL
+    redis_url: str | None = None
+    database_pool_size: int = 10
+
+    # --- HTTP server -----------------------------------------------------------------------------
+    host: str = "127.0.0.1"
+    port: int = 8080
+    public_base_url: str = "http://127.0.0.1:8080"
+    max_body_bytes: int = 1024 * 1024
+    log_level: str = "INFO"
+
+    # --- the centre ------------------------------------------------------------------------------
+    timezone: str = "Asia/Ho_Chi_Minh"
+    centre_name: str = "Trung tâm Phục vụ hành chính công tỉnh"
+    centre_code: str = "TTHCC"
+    centre_address: str = "Địa chỉ của Trung tâm (cấu hình CENTRE_ADDRESS)"
+    centre_hotline: str = "1022"
+    portal_url: str = "https://dichvucong.gov.vn"
+    working_hours: str = "Mon-Fri 07:30-11:30,13:30-17:00"
+    calendar_overrides_file: Path | None = None
+    dossier_code_pattern: str = "{centre}-{yymmdd}-{seq:04d}"
+    knowledge_base_path: Path | None = None
+
+    # --- conversation ----------------------------------------------------------------------------
+    max_text_chars: int = 4000
+    quiet_hours: str = "21:00-07:00"
+    lookup_fail_limit_per_hour: int = 10
+    subscribe_token_ttl_days: int = 90
+    rating_scale: Literal[3, 5] = 3
+    rating_change_days: int = 7
+    handoff_timeout_minutes: int = 30
+
+    # --- Telegram --------------------------------------------------------------------------------
+    telegram_bot_token: SecretStr | None = None
+    telegram_webhook_secret: SecretStr | None = None
+    telegram_api_base_url: str = "https://api.telegram.org/bot"
+    telegram_bot_username: str = "motcua_bot"
+    officers_telegram_chat_id: int | None = None
+    telegram_rate_per_second: float = 30.0
+    telegram_rate_per_chat_per_second: float = 1.0
+
+    # --- Zalo OA ---------------------------------------------------------------------------------
+    zalo_app_id: str | None = None
+    zalo_app_secret: SecretStr | None = None
+    zalo_oa_secret_key: SecretStr | None = None
+    zalo_oa_id: str | None = None
+    zalo_access_token: SecretStr | None = None
+    zalo_refresh_token: SecretStr | None = None
+    zalo_api_base_url: str = "https://openapi.zalo.me"
+    zalo_oauth_base_url: str = "https://oauth.zaloapp.com"
+    zalo_zns_base_url: str = "https://business.openapi.zalo.me"
+    zalo_rate_per_second: float = 10.0
+    zns_template_receipt: str | None = None
+    zns_template_status: str | None = None
+    zns_template_reminder: str | None = None
+    zns_template_rating: str | None = None
+
+    # --- outbox ----------------------------------------------------------------------------------
+    outbox_max_attempts: int = 8
+    outbox_batch_size: int = 50
+    outbox_poll_interval_seconds: float = 0.5
+    inbox_workers: int = 4
+
+    # --- scheduler -------------------------------------------------------------------------------
+    scheduler_enabled: bool = True
+    officer_alert_time: str = "07:30"
+    officer_alert_days_ahead: int = 2
+    officer_alert_send_empty: bool = False
+    reminder_uncollected_days: int = 3
+    retention_days: int = 30
+
+    # --- SMS gateway -----------------------------------------------------------------------------
+    sms_gateway_url: str | None = None
+    sms_gateway_method: str = "POST"
+    sms_gateway_auth_header: SecretStr | None = None
+    sms_gateway_body_template: str = '{{"phone": "{phone}", "text": "{text}"}}'
+    sms_gateway_unicode: bool = False
+
+    # --- dashboard -------------------------------------------------------------------------------
+    session_secret: SecretStr | None = None
+    session_cookie_secure: bool = True
+
+    @field_validator(
+        "redis_url",
+        "calendar_overrides_file",
+        "knowledge_base_path",
+        "telegram_bot_token",
+        "telegram_webhook_secret",
+        "officers_telegram_chat_id",
+        "zalo_app_id",
+        "zalo_app_secret",
+        "zalo_oa_secret_key",
+        "zalo_oa_id",
+        "zalo_access_token",
+        "zalo_refresh_token",
+        "sms_gateway_url",
+        "sms_gateway_auth_header",
+        "session_secret",
+        "zns_template_receipt",
+        "zns_template_status",
+        "zns_template_reminder",
+        "zns_template_rating",
+        mode="before",
+    )
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        """An empty variable in `.env` means "not configured", not an empty string."""
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def telegram_enabled(self) -> bool:
+        return self.telegram_bot_token is not None
+
+    @property
+    def zalo_enabled(self) -> bool:
+        return self.zalo_access_token is not None or self.zalo_refresh_token is not None
+
+
+def field_names() -> list[str]:
+    """Names of all settings as environment variables (used to check `.env.example` is complete)."""
+    return [name.upper() for name in Settings.model_fields]
+
+
+__all__ = ["DEFAULT_DATABASE_URL", "Settings", "field_names"]
