@@ -20,6 +20,8 @@ class Settings(BaseSettings):
     database_url: str = DEFAULT_DATABASE_URL
     redis_url: str | None = None
     database_pool_size: int = 10
+    auto_migrate: bool = True
+    workers_enabled: bool = True
 
     # --- HTTP server -----------------------------------------------------------------------------
     host: str = "127.0.0.1"

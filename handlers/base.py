@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from knowledge import KnowledgeBase, Matcher
     from storage.calendar import WorkingCalendar
     from storage.db import SessionMaker
+    from storage.dossiers import DossierService
     from storage.state import StateStore
 
 ChannelName = Literal["telegram", "zalo", "console"]
@@ -89,6 +90,7 @@ class Context:
     matcher: Matcher
     calendar: WorkingCalendar
     clock: Callable[[], datetime]
+    dossiers: DossierService
 
 
 # A handler answers the message (a list, possibly empty when it deliberately stays quiet) or returns None

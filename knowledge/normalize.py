@@ -78,7 +78,7 @@ def canonical_syllable(syllable: str) -> str:
     """One spelling per syllable: lowercase NFC, tone on the canonical vowel, i for y after a consonant."""
     base, tone = _split_tone(syllable.lower())
     # lý/lí, kỹ/kĩ, mỹ/mĩ, quý/quí: "y" alone after a consonant is written either way.
-    if base.endswith("y") and len(base) >= 2 and _CONSONANT_ONLY.match(base[:-1]):
+    if base.endswith("y") and len(base) >= 2 and (_CONSONANT_ONLY.match(base[:-1]) or base == "quy"):
         base = base[:-1] + "i"
     if tone == 0:
         return base
@@ -99,10 +99,10 @@ def fold(text: str) -> str:
 
 # --- abbreviations, loanwords and fillers ---------------------------------------------------------
 
-# Chat abbreviations and loanwords, keyed by the folded token; the value is the expansion with diacritics.
-# Keep this a list of what citizens actually type, not synonyms for one question.
+# Chat abbreviations and loanwords, keyed by the token as typed (lowercase); the value is the expansion
+# with diacritics. Keep this a list of what citizens actually type, not synonyms for one question.
 ABBREVIATIONS: dict[str, str] = {
-    # negation / question particles
+    # particles and chat shorthand
     "ko": "không",
     "k": "không",
     "kg": "không",
@@ -111,8 +111,8 @@ ABBREVIATIONS: dict[str, str] = {
     "hong": "không",
     "hem": "không",
     "khum": "không",
-    "khong": "không",
     "dc": "được",
+    "đc": "được",
     "dk": "đăng ký",
     "đk": "đăng ký",
     "bn": "bao nhiêu",
@@ -124,7 +124,6 @@ ABBREVIATIONS: dict[str, str] = {
     "ji": "gì",
     "gi": "gì",
     "ntn": "như thế nào",
-    "ns": "nói",
     "lm": "làm",
     "ms": "mới",
     "trc": "trước",
@@ -142,14 +141,11 @@ ABBREVIATIONS: dict[str, str] = {
     "mk": "mình",
     "ck": "chồng",
     "vk": "vợ",
-    "e": "em",
-    "a": "anh",
     "ad": "admin",
     "add": "admin",
     "tks": "cảm ơn",
     "thanks": "cảm ơn",
     "thank": "cảm ơn",
-    "thankyou": "cảm ơn",
     "camon": "cảm ơn",
     "hi": "xin chào",
     "hello": "xin chào",
@@ -163,26 +159,27 @@ ABBREVIATIONS: dict[str, str] = {
     "blx": "bằng lái xe",
     "lltp": "lý lịch tư pháp",
     "dkkd": "đăng ký kinh doanh",
+    "đkkd": "đăng ký kinh doanh",
     "gpkd": "giấy phép kinh doanh",
     "gcn": "giấy chứng nhận",
-    "gcnqsdd": "giấy chứng nhận quyền sử dụng đất",
     "qsdd": "quyền sử dụng đất",
+    "qsdđ": "quyền sử dụng đất",
     "gpxd": "giấy phép xây dựng",
     "gpld": "giấy phép lao động",
+    "gplđ": "giấy phép lao động",
     "bhxh": "bảo hiểm xã hội",
     "bhyt": "bảo hiểm y tế",
     "bhtn": "bảo hiểm thất nghiệp",
     "sdt": "số điện thoại",
+    "sđt": "số điện thoại",
     "đt": "điện thoại",
     "ubnd": "ủy ban nhân dân",
     "tthc": "thủ tục hành chính",
-    "tt": "thủ tục",
     "hs": "hồ sơ",
     "gt": "giấy tờ",
     "dv": "dịch vụ",
     "dvc": "dịch vụ công",
     "cty": "công ty",
-    "ct": "công ty",
     "dn": "doanh nghiệp",
     "tnhh": "trách nhiệm hữu hạn",
     "hkd": "hộ kinh doanh",
@@ -191,71 +188,81 @@ ABBREVIATIONS: dict[str, str] = {
     "atvstp": "an toàn vệ sinh thực phẩm",
     "cchn": "chứng chỉ hành nghề",
     "kcb": "khám bệnh chữa bệnh",
-    "tc": "trợ cấp",
     "tctn": "trợ cấp thất nghiệp",
-    "hn": "hôn nhân",
     # loanwords
     "passport": "hộ chiếu",
     "pasport": "hộ chiếu",
     "passpost": "hộ chiếu",
     "online": "trực tuyến",
     "onl": "trực tuyến",
-    "onine": "trực tuyến",
-    "internet": "trực tuyến",
-    "web": "trang điện tử",
-    "website": "trang điện tử",
     "hotline": "đường dây nóng",
     "form": "mẫu đơn",
     "visa": "thị thực",
     "card": "thẻ",
     "ship": "gửi bưu điện",
-    "shipper": "bưu điện",
     "app": "ứng dụng",
-    "vneid": "vneid",
 }
 
-# Multi-word colloquial names for a thing that the documents name otherwise. Applied on folded text.
+# Multi-word colloquial names and filler phrases, written with diacritics. A phrase matches tokens typed
+# with the same diacritics or typed without any ("so do" is "sổ đỏ", but "sơ đồ" is not).
 PHRASES: dict[str, str] = {
-    "so do": "giấy chứng nhận quyền sử dụng đất sổ đỏ",
-    "so hong": "giấy chứng nhận quyền sử dụng đất sổ hồng",
-    "bang lai": "giấy phép lái xe bằng lái",
-    "can cuoc cong dan": "căn cước công dân",
-    "duong day nong": "đường dây nóng",
-    "bao nhieu": "bao nhiêu",
-    "ad oi": "",
-    "admin oi": "",
-    "cho em hoi": "",
-    "cho minh hoi": "",
-    "cho toi hoi": "",
-    "cho chau hoi": "",
-    "cho hoi": "",
-    "xin hoi": "",
-    "em muon hoi": "",
-    "minh muon hoi": "",
-    "toi muon hoi": "",
-    "em hoi": "",
-    "lam on": "",
-    "giup em": "",
-    "giup minh": "",
-    "giup toi": "",
-    "cam on": "cảm ơn",
+    "sổ đỏ": "giấy chứng nhận quyền sử dụng đất sổ đỏ",
+    "sổ hồng": "giấy chứng nhận quyền sử dụng đất sổ hồng",
+    "bằng lái": "giấy phép lái xe bằng lái",
+    "ad ơi": "",
+    "admin ơi": "",
+    "cho em hỏi": "",
+    "cho mình hỏi": "",
+    "cho tôi hỏi": "",
+    "cho cháu hỏi": "",
+    "cho hỏi": "",
+    "xin hỏi": "",
+    "em muốn hỏi": "",
+    "mình muốn hỏi": "",
+    "tôi muốn hỏi": "",
+    "làm ơn": "",
+    "giúp em": "",
+    "giúp mình": "",
+    "giúp tôi": "",
+    "cám ơn": "cảm ơn",
 }
 
 # Words that carry no meaning for finding a procedure (pronouns, particles, question words). They stay
-# in the text for aspect detection but are not matched against the knowledge base.
+# in the text for aspect detection but are not matched against the knowledge base. Accented forms here;
+# `FOLDED_STOPWORDS` are the diacritics-free spellings whose every common reading is such a word.
 STOPWORDS: frozenset[str] = frozenset(
     """
-    a ah a ạ à ơi oi nhe nha nhé ha hả hở vay vậy the thế thi thì ma mà la là co có khong không duoc được
-    em anh chi chị chu chú bac bác co cô minh mình toi tôi tui chau cháu ban bạn admin ad ông ong ba bà
-    oi dạ da vâng vang ok oke okay ạ nhỉ nhi với voi va và hay hoặc hoac cua của cho cần can
-    muon muốn hoi hỏi biet biết xin vui long lòng rồi roi nay này đó do kia thôi thoi
-    gì gi nào nao sao ai đâu dau bao nhiêu nhieu mấy may khi bây giờ gio
-    thi phai phải nên nen bị bi đã da đang dang sẽ se ra vào vao tại tai ở o
-    những nhung các cac một mot mọi moi người nguoi
+    à ạ ơi nhé nha hả hở vậy thế thì mà là có không được em anh chị chú bác cô mình tôi tui cháu bạn
+    admin ông bà dạ vâng ok oke okay nhỉ với và hay hoặc của cho cần muốn hỏi biết xin vui lòng rồi
+    này đó kia thôi gì nào sao ai đâu bao nhiêu mấy khi phải nên bị đã đang sẽ ra vào tại ở những các
+    một mọi người như nhau ah ha nhe oi ơ
     """.split()
 )
+FOLDED_STOPWORDS: frozenset[str] = frozenset(
+    """
+    a ah ha nhe nha oi vay khong duoc em anh minh toi tui chau admin ad ong da vang ok oke okay nhi voi
+    va hay hoac cua cho muon biet xin vui roi nay kia thoi gi nao sao ai bao nhieu may khi phai nen
+    bi se ra vao o nhung cac mot moi nguoi nhu co thi ma
+    """.split()
+)
+# Diacritics-free spellings that are often a particle but also a content word ("can" = cần / căn,
+# "the" = thế / thẻ, "la" = là / lá, "ban" = bạn / bán / bản, "hoi" = hỏi / hội, "dau" = đâu / đầu).
+FOLDED_WEAK: frozenset[str] = frozenset("can the la ban hoi dau lam chi tai do dang".split())
 
-_FILLER_TAIL = {"a", "ạ", "à", "ơi", "oi", "nhe", "nha", "nhé", "ha", "hả", "vay", "vậy", "z", "v", "ad", "admin"}
+
+def token_weight(accented: str, folded: str) -> float:
+    """How much a query token counts for finding a procedure: 0 for particles, less for ambiguous ones."""
+    if accented in STOPWORDS:
+        return 0.0
+    if accented == folded:
+        if folded in FOLDED_STOPWORDS:
+            return 0.0
+        if folded in FOLDED_WEAK:
+            return 0.35
+    return 1.0
+
+
+_FILLER_TAIL = {"a", "ạ", "à", "ơi", "oi", "nhe", "nha", "nhé", "ha", "hả", "vay", "vậy", "admin"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -284,31 +291,45 @@ def tokenize(text: str) -> list[str]:
     return _WORD.findall(text)
 
 
+def _phrase_keys() -> dict[tuple[str, ...], tuple[tuple[str, ...], list[str]]]:
+    keys: dict[tuple[str, ...], tuple[tuple[str, ...], list[str]]] = {}
+    for phrase, expansion in PHRASES.items():
+        words = tuple(canonical_syllable(word) for word in phrase.split())
+        keys[tuple(fold(word) for word in words)] = (words, expansion.split())
+    return keys
+
+
+_PHRASE_KEYS = _phrase_keys()
+
+
+def _same_word(typed: str, canonical: str) -> bool:
+    """`typed` is `canonical`, or is `canonical` typed without diacritics."""
+    return typed == canonical or typed == fold(canonical) == fold(typed)
+
+
 def _expand(tokens: list[str]) -> list[str]:
-    """Apply the phrase list and then the abbreviation list (both keyed on folded text)."""
+    """Apply the phrase list, then the abbreviation list, to canonical tokens."""
     folded = [fold(token) for token in tokens]
     out: list[str] = []
     i = 0
     while i < len(tokens):
-        replaced = False
+        match: list[str] | None = None
         for size in (3, 2):
-            if i + size <= len(tokens):
-                key = " ".join(folded[i : i + size])
-                if key in PHRASES:
-                    out.extend(PHRASES[key].split())
-                    i += size
-                    replaced = True
-                    break
-        if replaced:
+            entry = _PHRASE_KEYS.get(tuple(folded[i : i + size])) if i + size <= len(tokens) else None
+            if entry is not None and all(
+                _same_word(tokens[i + k], word) for k, word in enumerate(entry[0])
+            ):
+                match = entry[1]
+                i += size
+                break
+        if match is not None:
+            out.extend(match)
             continue
-        token = tokens[i]
-        expansion = ABBREVIATIONS.get(token) or ABBREVIATIONS.get(folded[i])
-        # Expand a folded abbreviation only when it was typed without diacritics ("đc" and "dc" both;
-        # "gì" is already a word and "đi" must not become "đăng ký").
-        if expansion is not None and (token == folded[i] or token in ABBREVIATIONS):
-            out.extend(expansion.split())
+        expansion = ABBREVIATIONS.get(tokens[i])
+        if expansion is not None:
+            out.extend(canonical_syllable(word) for word in expansion.split())
         else:
-            out.append(token)
+            out.append(tokens[i])
         i += 1
     return out
 
@@ -316,10 +337,8 @@ def _expand(tokens: list[str]) -> list[str]:
 @lru_cache(maxsize=4096)
 def normalize(text: str, expand: bool = True) -> Normalized:
     """Normalise `text` for matching (see the module docstring)."""
-    tokens = tokenize(text)
-    if expand:
-        tokens = _expand(tokens)
-    accented = tuple(canonical_syllable(token) for token in tokens)
+    tokens = [canonical_syllable(token) for token in tokenize(text)]
+    accented = tuple(_expand(tokens) if expand else tokens)
     folded = tuple(fold(token) for token in accented)
     return Normalized(accented, folded)
 
@@ -340,6 +359,8 @@ def slugify(text: str) -> str:
 
 __all__ = [
     "ABBREVIATIONS",
+    "FOLDED_STOPWORDS",
+    "FOLDED_WEAK",
     "PHRASES",
     "STOPWORDS",
     "Normalized",
@@ -348,5 +369,6 @@ __all__ = [
     "normalize",
     "slugify",
     "strip_fillers",
+    "token_weight",
     "tokenize",
 ]

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.calendar import WorkingCalendar
 from storage.codes import candidate_keys, code_key, code_prefix, format_code
-from storage.errors import Conflict, InvalidInput, NotFound
+from storage.errors import Conflict, Forbidden, InvalidInput, NotFound
 from storage.lifecycle import FINAL_STATUSES, RESOLVED_STATUSES, can_transition, status_label
 from storage.models import (
     Department,
@@ -109,14 +109,27 @@ class DossierService:
 
     # --- creation ----------------------------------------------------------------------------------
 
-    async def create(self, session: AsyncSession, new: NewDossier, *, actor: str, notify: bool = True) -> Dossier:
-        """Record a dossier; computes its appointment date and code; runs the hooks."""
+    async def create(
+        self,
+        session: AsyncSession,
+        new: NewDossier,
+        *,
+        actor: str,
+        notify: bool = True,
+        department_scope: str | None = None,
+    ) -> Dossier:
+        """Record a dossier; computes its appointment date and code; runs the hooks.
+
+        `department_scope` restricts an officer's key to dossiers of their own department.
+        """
         procedure = await session.get(Procedure, new.procedure_id)
         if procedure is None:
             raise InvalidInput(f"Unknown procedure_id {new.procedure_id!r}", code="unknown_procedure")
         department_id = new.department_id or procedure.department_id
         if await session.get(Department, department_id) is None:
             raise InvalidInput(f"Unknown department {department_id!r}", code="unknown_department")
+        if department_scope is not None and department_id != department_scope:
+            raise Forbidden("This key belongs to another department", code="wrong_department")
         name = " ".join(new.applicant_name.split())
         if not name:
             raise InvalidInput("applicant name is required", code="invalid_applicant")
@@ -230,8 +243,11 @@ class DossierService:
         return int(digits) + 1 if digits else 1
 
     async def _import_key_exists(self, session: AsyncSession, key: str) -> bool:
-        result = await session.execute(select(Dossier.id).where(Dossier.import_key == key))
-        return result.first() is not None
+        return await self.find_by_import_key(session, key) is not None
+
+    async def find_by_import_key(self, session: AsyncSession, key: str) -> Dossier | None:
+        result = await session.execute(select(Dossier).where(Dossier.import_key == key))
+        return result.scalar_one_or_none()
 
     # --- lookups -----------------------------------------------------------------------------------
 

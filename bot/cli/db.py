@@ -1,0 +1,46 @@
+"""`motcua db upgrade|current`: schema migrations (alembic)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+
+from bot.settings import Settings
+from storage.db import create_engine
+from storage.migrate import current_revision, upgrade
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("db", help="database schema")
+    db_sub = parser.add_subparsers(dest="db_command", metavar="ACTION")
+    db_sub.required = True
+    up = db_sub.add_parser("upgrade", help="apply migrations up to REVISION (default head)")
+    up.add_argument("revision", nargs="?", default="head")
+    up.set_defaults(func=run_upgrade)
+    cur = db_sub.add_parser("current", help="print the schema revision")
+    cur.set_defaults(func=run_current)
+
+
+def run_upgrade(args: argparse.Namespace, settings: Settings) -> int:
+    async def go() -> str | None:
+        engine = create_engine(settings.database_url)
+        try:
+            await upgrade(engine, args.revision)
+            return await current_revision(engine)
+        finally:
+            await engine.dispose()
+
+    print(f"schema at revision {asyncio.run(go())}")
+    return 0
+
+
+def run_current(args: argparse.Namespace, settings: Settings) -> int:
+    async def go() -> str | None:
+        engine = create_engine(settings.database_url)
+        try:
+            return await current_revision(engine)
+        finally:
+            await engine.dispose()
+
+    print(asyncio.run(go()) or "empty (run: motcua db upgrade)")
+    return 0

@@ -1,0 +1,28 @@
+"""`motcua serve`: the webhook server, the HTTP API, the workers and the scheduler."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+
+from aiohttp import web
+
+from bot.app import create_app
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("serve", help="run the webhook server, the API, the workers and the scheduler")
+    parser.add_argument("--host", help="listen address (default: HOST)")
+    parser.add_argument("--port", type=int, help="listen port (default: PORT)")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    host = args.host or settings.host
+    port = args.port or settings.port
+    log.info("motcua serving on http://%s:%s (database %s)", host, port, settings.database_url.split("://")[0])
+    web.run_app(create_app(settings), host=host, port=port, access_log=None, print=None)
+    return 0

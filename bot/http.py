@@ -1,0 +1,191 @@
+"""HTTP plumbing shared by every route: JSON errors, body parsing, API-key authentication, metrics."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from datetime import date, datetime
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
+
+from aiohttp import web
+from pydantic import BaseModel, ValidationError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+from bot import keys
+from storage.apikeys import Principal, authenticate
+from storage.errors import DomainError, Forbidden
+
+log = logging.getLogger(__name__)
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+M = TypeVar("M", bound=BaseModel)
+
+# Errors that mean "the database (or its network) is not there right now": 503, the client retries.
+UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (
+    OperationalError,
+    InterfaceError,
+    PoolTimeout,
+    ConnectionError,
+    TimeoutError,
+    OSError,
+)
+
+
+def error_response(status: int, code: str, message: str, details: Any = None) -> web.Response:
+    body: dict[str, Any] = {"error": {"code": code, "message": message}}
+    if details is not None:
+        body["error"]["details"] = details
+    return web.json_response(body, status=status, dumps=dumps)
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, default=_default)
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def json_response(data: Any, status: int = 200) -> web.Response:
+    return web.json_response(data, status=status, dumps=dumps)
+
+
+def _is_unavailable(exc: BaseException) -> bool:
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    if isinstance(exc, UNAVAILABLE_ERRORS):
+        return True
+    name = type(exc).__name__
+    # asyncpg/redis connection failures that arrive unwrapped
+    return name in {"CannotConnectNowError", "ConnectionDoesNotExistError", "ConnectionRefusedError"} or (
+        type(exc).__module__.startswith("redis") and "Connection" in name
+    )
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Every failure becomes a JSON error; nobody sees a stack trace."""
+    started = time.perf_counter()
+    route = request.match_info.route.resource.canonical if request.match_info.route.resource else "unmatched"
+    status = 500
+    try:
+        response = await handler(request)
+        status = response.status
+        return response
+    except DomainError as exc:
+        status = exc.status
+        return error_response(exc.status, exc.code, exc.message, exc.details)
+    except web.HTTPException as exc:
+        status = exc.status
+        if exc.status < 400 or exc.content_type == "application/json":
+            raise
+        code = {
+            400: "bad_request",
+            401: "unauthorized",
+            403: "forbidden",
+            404: "not_found",
+            405: "method_not_allowed",
+            413: "payload_too_large",
+            415: "unsupported_media_type",
+        }.get(exc.status, "http_error")
+        return error_response(exc.status, code, exc.reason, None)
+    except Exception as exc:
+        if _is_unavailable(exc):
+            status = 503
+            log.warning("service unavailable on %s: %s", route, type(exc).__name__)
+            return error_response(503, "unavailable", "A backing service is unavailable; retry later.")
+        log.exception("unhandled error on %s", route)
+        return error_response(500, "internal_error", "Internal error; it has been logged.")
+    finally:
+        metrics = request.app.get(keys.METRICS)
+        if metrics is not None:
+            metrics.http_requests.labels(route=route, status=str(status)).inc()
+            metrics.http_latency.labels(route=route).observe(time.perf_counter() - started)
+
+
+async def read_json(request: web.Request) -> Any:
+    """The request body as JSON, or a 400 with a clear message."""
+    if request.content_length is not None and request.content_length > request.app[keys.SETTINGS].max_body_bytes:
+        raise DomainError("Request body is larger than 1 MiB", code="payload_too_large")
+    raw = await request.read()
+    if not raw:
+        raise DomainError("Request body is empty; send a JSON object", code="invalid_json")
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise DomainError(f"Request body is not valid JSON: {exc}", code="invalid_json") from None
+
+
+async def read_model(request: web.Request, model: type[M]) -> M:
+    """Parse and validate the JSON body into `model` (unknown fields refused)."""
+    data = await read_json(request)
+    if not isinstance(data, dict):
+        raise DomainError("Request body must be a JSON object", code="invalid_json")
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        details = [{"field": ".".join(str(p) for p in err["loc"]), "message": err["msg"]} for err in exc.errors()]
+        first = details[0]
+        raise DomainError(
+            f"Invalid field {first['field']!r}: {first['message']}", code="invalid_field", details=details
+        ) from None
+
+
+def parse_time(value: str, tz: ZoneInfo, field: str) -> datetime:
+    """ISO 8601; a time without offset is local time; a bare date is local midnight."""
+    try:
+        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise DomainError(f"{field}: {value!r} is not an ISO 8601 date or time", code="invalid_date") from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=tz)
+    return parsed
+
+
+def parse_date(value: str, field: str) -> date:
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        raise DomainError(f"{field}: {value!r} is not a date (YYYY-MM-DD)", code="invalid_date") from None
+
+
+@web.middleware
+async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """`/api/v1/*` (except the OpenAPI document) needs `Authorization: Bearer <key>`."""
+    path = request.path
+    if not path.startswith("/api/v1/") or path == "/api/v1/openapi.json":
+        return await handler(request)
+    header = request.headers.get("Authorization", "")
+    scheme, _, secret = header.partition(" ")
+    if scheme.lower() != "bearer" or not secret.strip():
+        return error_response(401, "unauthorized", "Send an API key as 'Authorization: Bearer <key>'")
+    async with request.app[keys.SESSIONMAKER].begin() as session:
+        principal = await authenticate(session, secret.strip())
+    if principal is None:
+        return error_response(401, "unauthorized", "The API key is unknown or revoked")
+    request[keys.PRINCIPAL] = principal
+    return await handler(request)
+
+
+def principal_of(request: web.Request) -> Principal:
+    principal: Principal = request[keys.PRINCIPAL]
+    return principal
+
+
+def require_role(request: web.Request, *roles: str) -> Principal:
+    principal = principal_of(request)
+    if principal.role not in roles:
+        raise Forbidden(
+            f"This action needs the role {' or '.join(roles)}; this key is {principal.role}", code="wrong_role"
+        )
+    return principal
+
+
+def require_department(principal: Principal, department_id: str) -> None:
+    if not principal.sees_department(department_id):
+        raise Forbidden("This key belongs to another department", code="wrong_department")

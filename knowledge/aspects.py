@@ -1,0 +1,231 @@
+"""Which part of a procedure a question asks about, from cue words typed with or without diacritics."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from knowledge.normalize import canonical_syllable, fold
+
+ASPECTS = (
+    "fee",
+    "documents",
+    "processing_time",
+    "steps",
+    "where",
+    "conditions",
+    "legal_basis",
+    "forms",
+    "overview",
+)
+
+# Cue phrases with a strength. A cue matches tokens typed with its diacritics or typed without any; a cue
+# starting with "=" needs the diacritics (bare "đâu" is "where", but "dau" is also "đầu" as in "lần đầu").
+_CUES: dict[str, dict[str, float]] = {
+    "fee": {
+        "lệ phí": 2.5,
+        "phí": 2.0,
+        "chi phí": 2.5,
+        "bao nhiêu tiền": 3.0,
+        "hết bao nhiêu": 2.5,
+        "tốn bao nhiêu": 3.0,
+        "mất bao nhiêu": 1.5,
+        "tốn": 1.5,
+        "tốn tiền": 3.0,
+        "mất tiền": 3.0,
+        "tiền": 2.0,
+        "giá": 1.5,
+        "miễn phí": 2.5,
+        "mất phí": 3.0,
+        "nộp tiền": 2.5,
+        "đóng tiền": 2.5,
+        "mức thu": 2.5,
+        "thu phí": 2.5,
+        "bao nhiêu": 0.9,
+        "=nhiêu": 0.9,
+    },
+    "documents": {
+        "giấy tờ": 2.5,
+        "giấy tờ gì": 3.0,
+        "hồ sơ gồm": 3.0,
+        "thành phần hồ sơ": 3.0,
+        "cần gì": 2.5,
+        "cần những gì": 3.0,
+        "cần có gì": 3.0,
+        "cần những giấy": 3.0,
+        "cần giấy": 2.5,
+        "cần mang": 3.0,
+        "mang gì": 3.0,
+        "mang theo": 2.5,
+        "chuẩn bị": 2.0,
+        "chuẩn bị gì": 3.0,
+        "gồm những gì": 2.5,
+        "gồm gì": 2.5,
+        "hồ sơ": 1.0,
+        "cần nộp": 1.5,
+    },
+    "processing_time": {
+        "bao lâu": 3.0,
+        "mất bao lâu": 3.0,
+        "mấy ngày": 3.0,
+        "bao nhiêu ngày": 3.0,
+        "mấy hôm": 3.0,
+        "mấy tuần": 3.0,
+        "bao nhiêu lâu": 3.0,
+        "thời gian": 2.0,
+        "thời hạn": 2.5,
+        "khi nào có": 2.5,
+        "khi nào lấy": 2.5,
+        "khi nào nhận": 2.5,
+        "bao giờ có": 2.5,
+        "bao giờ lấy": 2.5,
+        "bao giờ": 1.5,
+        "lâu không": 2.5,
+        "=lâu": 1.5,
+        "hẹn trả": 2.0,
+        "ngày hẹn": 2.0,
+    },
+    "steps": {
+        "như thế nào": 2.5,
+        "thế nào": 2.0,
+        "như nào": 2.5,
+        "làm sao": 2.5,
+        "ra sao": 2.0,
+        "cách": 1.5,
+        "cách làm": 2.5,
+        "quy trình": 3.0,
+        "trình tự": 3.0,
+        "các bước": 3.0,
+        "bước": 1.5,
+        "hướng dẫn": 2.0,
+        "làm gì": 1.5,
+        "thủ tục gì": 1.0,
+        "tiến hành": 1.0,
+    },
+    "where": {
+        "ở đâu": 3.0,
+        "tại đâu": 3.0,
+        "chỗ nào": 3.0,
+        "nơi nào": 3.0,
+        "nơi nộp": 3.0,
+        "đi đâu": 3.0,
+        "nộp đâu": 3.0,
+        "làm đâu": 3.0,
+        "=đâu": 2.0,
+        "địa chỉ": 2.5,
+        "cơ quan nào": 2.5,
+        "nộp ở": 2.0,
+        "làm ở": 2.0,
+        "trực tuyến": 1.5,
+        "qua mạng": 1.5,
+        "bưu điện": 1.5,
+        "bưu chính": 1.5,
+    },
+    "conditions": {
+        "điều kiện": 3.0,
+        "yêu cầu gì": 2.5,
+        "ai được": 2.5,
+        "đối tượng": 2.5,
+        "được hưởng": 2.0,
+        "tiêu chuẩn": 2.0,
+        "đủ tuổi": 2.0,
+        "bao nhiêu tuổi": 3.0,
+        "mấy tuổi": 3.0,
+        "độ tuổi": 2.5,
+    },
+    "legal_basis": {
+        "căn cứ": 3.0,
+        "pháp lý": 3.0,
+        "luật nào": 3.0,
+        "=luật": 2.0,
+        "nghị định": 3.0,
+        "thông tư": 3.0,
+        "văn bản": 2.0,
+        "quy định nào": 3.0,
+        "văn bản nào": 3.0,
+    },
+    "forms": {
+        "mẫu đơn": 3.0,
+        "tờ khai": 2.5,
+        "=mẫu": 2.0,
+        "biểu mẫu": 3.0,
+        "tải mẫu": 3.0,
+        "mẫu tờ khai": 3.0,
+        "=đơn": 1.5,
+        "điền đơn": 2.5,
+    },
+}
+
+_MIN_STRENGTH = 0.9
+
+
+@dataclass(frozen=True, slots=True)
+class _Cue:
+    aspect: str
+    words: tuple[str, ...]
+    strength: float
+    exact: bool
+
+
+@dataclass(frozen=True, slots=True)
+class CueHit:
+    """A cue found in a question: its aspect, strength and the token positions it covers."""
+
+    aspect: str
+    strength: float
+    start: int
+    end: int
+
+
+def _compile() -> dict[str, list[_Cue]]:
+    """Cues indexed by the folded first word, longest first."""
+    by_first: dict[str, list[_Cue]] = {}
+    for aspect, cues in _CUES.items():
+        for phrase, strength in cues.items():
+            exact = phrase.startswith("=")
+            words = tuple(canonical_syllable(word) for word in phrase.lstrip("=").split())
+            by_first.setdefault(fold(words[0]), []).append(_Cue(aspect, words, strength, exact))
+    for cues in by_first.values():
+        cues.sort(key=lambda cue: -len(cue.words))
+    return by_first
+
+
+_COMPILED = _compile()
+
+
+def _matches(cue: _Cue, accented: tuple[str, ...], folded: tuple[str, ...], start: int) -> bool:
+    if start + len(cue.words) > len(accented):
+        return False
+    for offset, word in enumerate(cue.words):
+        typed = accented[start + offset]
+        if typed == word:
+            continue
+        if cue.exact or typed != folded[start + offset] or folded[start + offset] != fold(word):
+            return False
+    return True
+
+
+def find_cues(accented: tuple[str, ...], folded: tuple[str, ...]) -> list[CueHit]:
+    """Every cue phrase present in the (normalised) question."""
+    hits: list[CueHit] = []
+    for start, key in enumerate(folded):
+        for cue in _COMPILED.get(key, ()):
+            if _matches(cue, accented, folded, start):
+                hits.append(CueHit(cue.aspect, cue.strength, start, start + len(cue.words)))
+    return hits
+
+
+def choose_aspect(hits: list[CueHit]) -> str:
+    """The aspect asked: the strongest cue wins (a second cue of the same aspect adds a little)."""
+    scores: dict[str, float] = {}
+    for hit in hits:
+        if hit.aspect in scores:
+            scores[hit.aspect] = max(scores[hit.aspect], hit.strength) + 0.1
+        else:
+            scores[hit.aspect] = hit.strength
+    if not scores:
+        return "overview"
+    best = max(ASPECTS[:-1], key=lambda aspect: (scores.get(aspect, 0.0), -ASPECTS.index(aspect)))
+    return best if scores.get(best, 0.0) >= _MIN_STRENGTH else "overview"
+
+
+__all__ = ["ASPECTS", "CueHit", "choose_aspect", "find_cues"]
