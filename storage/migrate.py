@@ -19,7 +19,7 @@ def alembic_config(url: str | None = None) -> Config:
     return config
 
 
-async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
+async def upgrade(engine: AsyncEngine, revision: str = "heads") -> None:
     """Bring the schema up to `revision` on an open engine."""
     async with engine.begin() as conn:
         await conn.run_sync(_upgrade_sync, revision)

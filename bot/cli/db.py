@@ -15,7 +15,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     db_sub = parser.add_subparsers(dest="db_command", metavar="ACTION")
     db_sub.required = True
     up = db_sub.add_parser("upgrade", help="apply migrations up to REVISION (default head)")
-    up.add_argument("revision", nargs="?", default="head")
+    up.add_argument("revision", nargs="?", default="heads")
     up.set_defaults(func=run_upgrade)
     cur = db_sub.add_parser("current", help="print the schema revision")
     cur.set_defaults(func=run_current)

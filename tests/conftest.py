@@ -1,0 +1,183 @@
+"""Shared fixtures: real SQLite always; real PostgreSQL and Redis when TEST_DATABASE_URL / TEST_REDIS_URL are set.
+
+Any attempt to resolve a host outside loopback fails the test (no traffic to Telegram, Zalo or anywhere).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+from bot.settings import Settings
+
+TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
+TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL")
+LOOPBACK = {"127.0.0.1", "::1", "localhost", "0.0.0.0", "", None}
+
+_real_getaddrinfo = socket.getaddrinfo
+
+
+def _guarded_getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
+    name = host.decode() if isinstance(host, bytes) else host
+    if name not in LOOPBACK and not str(name).startswith("127."):
+        raise OSError(f"test tried to reach {name!r}: only 127.0.0.0/8 is allowed in tests")
+    return _real_getaddrinfo(host, *args, **kwargs)
+
+
+@pytest.fixture(autouse=True)
+def _offline(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(socket, "getaddrinfo", _guarded_getaddrinfo)
+
+
+def _backends() -> list[Any]:
+    return [
+        pytest.param("sqlite", id="sqlite"),
+        pytest.param(
+            "postgres",
+            id="postgres",
+            marks=pytest.mark.skipif(not TEST_DATABASE_URL, reason="TEST_DATABASE_URL not set: PostgreSQL skipped"),
+        ),
+    ]
+
+
+def _state_backends() -> list[Any]:
+    return [
+        pytest.param("memory", id="memory"),
+        pytest.param(
+            "redis",
+            id="redis",
+            marks=pytest.mark.skipif(not TEST_REDIS_URL, reason="TEST_REDIS_URL not set: Redis skipped"),
+        ),
+    ]
+
+
+async def _admin_execute(url: str, statement: str) -> None:
+    import asyncpg
+
+    parsed = make_url(url)
+    conn = await asyncpg.connect(
+        host=parsed.host or "127.0.0.1",
+        port=parsed.port or 5432,
+        user=parsed.username or "postgres",
+        password=parsed.password,
+        database=parsed.database or "postgres",
+    )
+    try:
+        await conn.execute(statement)
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(params=_backends())
+def db_backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def database_url(db_backend: str, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty database for one test (SQLite file, or a new PostgreSQL database)."""
+    if db_backend == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'test.sqlite3'}"
+        return
+    assert TEST_DATABASE_URL
+    name = f"motcua_t_{uuid.uuid4().hex[:12]}"
+    asyncio.run(_admin_execute(TEST_DATABASE_URL, f'CREATE DATABASE "{name}"'))
+    url = make_url(TEST_DATABASE_URL).set(database=name).render_as_string(hide_password=False)
+    try:
+        yield url
+    finally:
+        asyncio.run(_admin_execute(TEST_DATABASE_URL, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(params=_state_backends())
+def redis_url(request: pytest.FixtureRequest) -> Iterator[str | None]:
+    """None for the in-process state store, or a flushed Redis database."""
+    if request.param == "memory":
+        yield None
+        return
+    assert TEST_REDIS_URL
+
+    async def flush() -> None:
+        from redis.asyncio import Redis
+
+        client = Redis.from_url(TEST_REDIS_URL)
+        try:
+            await client.flushdb()
+        finally:
+            await client.aclose()
+
+    asyncio.run(flush())
+    yield TEST_REDIS_URL
+
+
+@pytest.fixture
+def make_settings(database_url: str, tmp_path: Path) -> Callable[..., Settings]:
+    """Build explicit test settings; keyword arguments override fields."""
+
+    def build(**overrides: Any) -> Settings:
+        values: dict[str, Any] = {
+            "database_url": database_url,
+            "redis_url": None,
+            "public_base_url": "http://127.0.0.1:8080",
+            "scheduler_enabled": False,
+            "session_cookie_secure": False,
+            "telegram_api_base_url": "http://127.0.0.1:9/bot",
+            "zalo_api_base_url": "http://127.0.0.1:9",
+            "zalo_oauth_base_url": "http://127.0.0.1:9",
+            "zalo_zns_base_url": "http://127.0.0.1:9",
+        }
+        values.update(overrides)
+        return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+    return build
+
+
+@pytest.fixture
+def settings(make_settings: Callable[..., Settings]) -> Settings:
+    return make_settings()
+
+
+@pytest.fixture
+async def client(aiohttp_client: Any, settings: Settings) -> Any:
+    """A test client on a real aiohttp server running `create_app(settings)`."""
+    from bot.app import create_app
+
+    return await aiohttp_client(create_app(settings))
+
+
+@pytest.fixture
+async def api_key(client: Any) -> Callable[..., Any]:
+    """Create API keys on the running app: `await api_key("admin")`, `await api_key("officer", "so-tu-phap")`."""
+    from bot import keys
+    from storage.apikeys import create_api_key
+
+    async def make(role: str = "admin", department: str | None = None) -> dict[str, str]:
+        async with client.app[keys.SESSIONMAKER].begin() as session:
+            _row, secret = await create_api_key(session, name=f"test-{role}", role=role, department_id=department)
+        return {"Authorization": f"Bearer {secret}"}
+
+    return make
+
+
+@pytest.fixture
+async def raw_engine(database_url: str) -> AsyncIterator[Any]:
+    """An engine on the test database (for direct checks)."""
+    from storage.db import create_engine
+
+    engine = create_engine(database_url)
+    try:
+        yield engine
+    finally:
+        await engine.dispose()
+
+
+__all__ = ["TEST_DATABASE_URL", "TEST_REDIS_URL", "text"]
