@@ -6,6 +6,8 @@ outbox → channel adapter sends. Nothing here knows Telegram, Zalo or aiohttp.
 
 from __future__ import annotations
 
+import base64
+
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -77,6 +79,39 @@ class Reply:
     def with_buttons(text: str, buttons: list[Button], per_row: int = 2) -> Reply:
         rows = tuple(tuple(buttons[i : i + per_row]) for i in range(0, len(buttons), per_row))
         return Reply(text=text, buttons=rows)
+
+    def to_payload(self) -> dict[str, Any]:
+        """The JSON form stored in the outbox (attachments base64-encoded)."""
+        payload: dict[str, Any] = {"text": self.text}
+        if self.buttons:
+            payload["buttons"] = [[{"label": b.label, "payload": b.payload} for b in row] for row in self.buttons]
+        for name in ("document", "image"):
+            attachment: Attachment | None = getattr(self, name)
+            if attachment is not None:
+                payload[name] = {
+                    "filename": attachment.filename,
+                    "content_type": attachment.content_type,
+                    "data": base64.b64encode(attachment.data).decode("ascii"),
+                }
+        if self.meta:
+            payload["meta"] = self.meta
+        return payload
+
+    @classmethod
+    def from_payload(cls, payload: dict[str, Any]) -> Reply:
+        def attachment(data: dict[str, Any] | None) -> Attachment | None:
+            if not data:
+                return None
+            return Attachment(data["filename"], data["content_type"], base64.b64decode(data["data"]))
+
+        buttons = tuple(tuple(Button(b["label"], b["payload"]) for b in row) for row in payload.get("buttons", []))
+        return cls(
+            text=payload.get("text", ""),
+            buttons=buttons,
+            document=attachment(payload.get("document")),
+            image=attachment(payload.get("image")),
+            meta=dict(payload.get("meta", {})),
+        )
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,1 @@
+"""Channels: platform adapters (Telegram, Zalo, console) and other senders (ZNS, SMS) behind one protocol."""

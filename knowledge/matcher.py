@@ -1,0 +1,427 @@
+"""The FAQ matcher: finds the procedure (or general entry) and the aspect a citizen asks about.
+
+Built once from a `KnowledgeBase`; `ask` does no I/O. Ranking combines three signals, each in [0, 1]:
+
+* query coverage — the IDF-weighted share of the question's words (syllables and syllable bigrams, since
+  Vietnamese words are mostly two syllables) that the entry's title, aliases, FAQ questions, field and summary
+  contain (a lexical index in the BM25 family, with per-field weights and saturation at one hit);
+* name coverage — the share of the best-matching name (title, alias or FAQ question) found in the question;
+* fuzzy similarity — rapidfuzz `token_set_ratio` against the same names, robust to typos.
+
+The combined score is calibrated so that it reads as confidence: at or above `ANSWER_THRESHOLD` the bot
+answers, from `CLARIFY_THRESHOLD` it offers the best two or three as buttons, below it falls back honestly.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from rapidfuzz import fuzz, process
+
+from knowledge.aspects import ASPECTS, CueHit, choose_aspect, find_cues
+from knowledge.loader import KnowledgeBase
+from knowledge.models import CentreInfo, GeneralEntry, Procedure
+from knowledge.normalize import Normalized, fold, normalize, token_weight
+from knowledge.render import (
+    ASPECT_LABELS,
+    BUTTON_HOTLINE,
+    BUTTON_HUMAN,
+    button_label,
+    render_clarify,
+    render_fallback,
+    render_general,
+    render_greeting,
+    render_need_procedure,
+    render_procedure,
+)
+
+Outcome = Literal["answer", "clarify", "fallback"]
+Entry = Procedure | GeneralEntry
+
+ANSWER_THRESHOLD = 0.62
+CLARIFY_THRESHOLD = 0.42
+# An answer also needs a lead over the runner-up, unless it is near certain.
+ANSWER_MARGIN = 0.06
+SURE_THRESHOLD = 0.85
+
+# Field weights of the lexical index: a hit in a name counts fully, elsewhere less.
+W_NAME = 1.0
+W_FAQ = 0.7
+W_FIELD = 0.45
+W_SUMMARY = 0.3
+# Weight of a question word that is part of an aspect cue ("lệ phí", "ở đâu"): it says what is asked,
+# not which procedure.
+W_CUE = 0.25
+# A word typed with diacritics that the knowledge base only has with other diacritics ("mưa" vs "mua").
+W_ACCENT_MISMATCH = 0.25
+# An unknown word counts against every entry: it is content that nothing in the knowledge base explains.
+W_UNKNOWN = 0.6
+# A word corrected to a known one by fuzzy matching counts a little less than a word spelled right.
+W_CORRECTED = 0.8
+FUZZY_CUTOFF = 80.0
+TOP_K = 12
+
+COMBINE = (0.55, 0.25, 0.20)  # query coverage, name coverage, fuzzy similarity
+
+# Folded content words of a greeting or a thank-you with nothing else in it.
+_GREETING_WORDS = frozenset({"chao", "buoi", "sang", "trua", "chieu", "toi", "ca", "nha", "shop", "bot"})
+_THANKS_WORDS = frozenset({"cam", "on", "nhieu", "rat"})
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A ranked entry with its calibrated score in [0, 1]."""
+
+    entry: Entry
+    score: float
+
+    @property
+    def id(self) -> str:
+        return self.entry.id
+
+    @property
+    def title(self) -> str:
+        return self.entry.title
+
+
+@dataclass
+class Answer:
+    """The matcher's reply to one question."""
+
+    query: str
+    outcome: Outcome
+    text: str
+    entry: Entry | None = None
+    aspect: str | None = None
+    candidates: list[Candidate] = field(default_factory=list)
+    buttons: list[tuple[str, str]] = field(default_factory=list)
+    department: str | None = None
+    greeting: bool = False
+
+    @property
+    def procedure(self) -> Procedure | None:
+        """The procedure answered (None for a general entry, a clarification or a fallback)."""
+        return self.entry if isinstance(self.entry, Procedure) else None
+
+    @property
+    def general(self) -> GeneralEntry | None:
+        """The general entry answered, if that is what was answered."""
+        return self.entry if isinstance(self.entry, GeneralEntry) else None
+
+    @property
+    def score(self) -> float:
+        return self.candidates[0].score if self.candidates else 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        """The `motcua ask --json` object of PRODUCT.md."""
+        procedure = None
+        if self.entry is not None:
+            procedure = {"id": self.entry.id, "title": self.entry.title, "department": self.department}
+        return {
+            "query": self.query,
+            "outcome": self.outcome,
+            "procedure": procedure,
+            "aspect": self.aspect,
+            "candidates": [{"id": c.id, "title": c.title, "score": round(c.score, 3)} for c in self.candidates],
+            "text": self.text,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class _Name:
+    """A name of an entry prepared for name coverage and fuzzy similarity."""
+
+    terms: frozenset[str]
+    mass: float
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Query:
+    normalized: Normalized
+    cues: list[CueHit]
+    aspect: str
+    weights: dict[str, float]  # folded term -> weight in the question (after cue / accent adjustments)
+    unknown_mass: float
+    content: str  # folded content words, for fuzzy similarity
+    content_terms: frozenset[str]
+
+
+def _entry_texts(entry: Entry) -> list[tuple[str, float, bool]]:
+    """(text, field weight, is a name) of everything indexed for an entry."""
+    texts: list[tuple[str, float, bool]] = [(entry.title, W_NAME, True)]
+    texts += [(alias, W_NAME, True) for alias in entry.aliases]
+    texts += [(item.q, W_FAQ, True) for item in entry.faq]
+    if isinstance(entry, Procedure):
+        texts.append((entry.field, W_FIELD, False))
+        texts.append((entry.summary, W_SUMMARY, False))
+    return texts
+
+
+def _content_tokens(normalized: Normalized) -> list[str]:
+    """Folded tokens that can identify an entry (particles and pronouns dropped)."""
+    return [
+        f for a, f in zip(normalized.accented, normalized.folded, strict=True) if token_weight(a, f) > 0.0
+    ]
+
+
+def _terms(tokens: list[str]) -> set[str]:
+    """Syllables and syllable bigrams."""
+    terms = set(tokens)
+    terms.update(f"{a}_{b}" for a, b in zip(tokens, tokens[1:], strict=False))
+    return terms
+
+
+class Matcher:
+    """Answers citizens' questions from a knowledge base; build once, then call `ask` (pure, no I/O)."""
+
+    def __init__(self, kb: KnowledgeBase, centre: CentreInfo | None = None) -> None:
+        self.kb = kb
+        self.centre = centre or CentreInfo()
+        self.entries: list[Entry] = [*kb.procedures, *kb.general]
+        self._by_id: dict[str, Entry] = {entry.id: entry for entry in self.entries}
+        self._position: dict[str, int] = {entry.id: index for index, entry in enumerate(self.entries)}
+        postings: dict[str, dict[int, float]] = defaultdict(dict)
+        self._variants: dict[str, set[str]] = defaultdict(set)
+        raw_names: list[list[tuple[list[str], str]]] = []
+        for index, entry in enumerate(self.entries):
+            names: list[tuple[list[str], str]] = []
+            for text, weight, is_name in _entry_texts(entry):
+                normalized = normalize(text)
+                for accented, folded in zip(normalized.accented, normalized.folded, strict=True):
+                    self._variants[folded].add(accented)
+                tokens = _content_tokens(normalized)
+                for term in _terms(tokens):
+                    row = postings[term]
+                    row[index] = min(1.0, row.get(index, 0.0) + weight)
+                if is_name and tokens:
+                    names.append((tokens, " ".join(tokens)))
+            raw_names.append(names)
+        count = len(self.entries)
+        self._postings: dict[str, list[tuple[int, float]]] = {t: list(r.items()) for t, r in postings.items()}
+        self._idf: dict[str, float] = {
+            term: math.log(1.0 + (count - len(rows) + 0.5) / (len(rows) + 0.5)) for term, rows in postings.items()
+        }
+        self._idf_unknown = math.log(1.0 + (count + 0.5) / 0.5)
+        self._vocabulary = sorted(t for t in self._postings if "_" not in t and len(t) >= 3 and not t.isdigit())
+        self._names: list[list[_Name]] = [
+            [
+                _Name(frozenset(tokens), sum(self._idf.get(t, 0.0) for t in set(tokens)), text)
+                for tokens, text in names
+            ]
+            for names in raw_names
+        ]
+
+    # --- public API ------------------------------------------------------------------------------
+
+    def ask(self, question: str) -> Answer:
+        """Answer one free-text question."""
+        query = self._prepare(question)
+        greeting = self._greeting(query.normalized)
+        if greeting is not None:
+            return Answer(question, "fallback", render_greeting(self.centre, thanks=greeting), greeting=True)
+        if not query.content_terms:
+            # Only an aspect ("lệ phí bao nhiêu?") without a procedure: ask which one.
+            return self._fallback(question, query.aspect, [], need_procedure=True)
+        ranked = self._rank(query)
+        top = ranked[0] if ranked else None
+        if top is None or top.score < CLARIFY_THRESHOLD:
+            return self._fallback(question, None, [c for c in ranked[:3] if c.score >= 0.2])
+        runner_up = ranked[1].score if len(ranked) > 1 else 0.0
+        confident = top.score >= ANSWER_THRESHOLD and (
+            top.score - runner_up >= ANSWER_MARGIN or top.score >= SURE_THRESHOLD
+        )
+        if confident:
+            aspect = self._aspect_for(query, top.entry)
+            return self._answer(question, top.entry, aspect, ranked[:3], query)
+        shortlist = [c for c in ranked[:3] if c.score >= max(CLARIFY_THRESHOLD * 0.8, top.score - 0.2)]
+        return self._clarify(question, query.aspect, shortlist)
+
+    def answer_aspect(self, entry_id: str, aspect: str) -> Answer:
+        """The answer for a button press (payload `kb:<id>:<aspect>`); fallback when the id is unknown."""
+        entry = self._by_id.get(entry_id)
+        if entry is None or aspect not in ASPECTS:
+            return self._fallback(f"kb:{entry_id}:{aspect}", None, [])
+        return self._answer(f"kb:{entry_id}:{aspect}", entry, aspect, [Candidate(entry, 1.0)], None)
+
+    # --- query analysis --------------------------------------------------------------------------
+
+    def _prepare(self, question: str) -> _Query:
+        normalized = normalize(question[:500])
+        cues = find_cues(normalized.accented, normalized.folded)
+        cue_positions = {position for hit in cues for position in range(hit.start, hit.end)}
+        token_weights: list[tuple[str, float]] = []
+        unknown_mass = 0.0
+        for position, (accented, folded) in enumerate(zip(normalized.accented, normalized.folded, strict=True)):
+            weight = token_weight(accented, folded)
+            if weight == 0.0:
+                continue
+            if position in cue_positions:
+                weight *= W_CUE
+            if folded.isdigit():
+                weight *= 0.3
+            if folded not in self._idf:
+                corrected = self._correct(folded)
+                if corrected is None:
+                    unknown_mass += weight * W_UNKNOWN * self._idf_unknown
+                    continue
+                folded, weight = corrected, weight * W_CORRECTED
+            elif accented != folded and accented not in self._variants.get(folded, ()):
+                weight *= W_ACCENT_MISMATCH
+            token_weights.append((folded, weight))
+        weights: dict[str, float] = {}
+        for term, weight in token_weights:
+            weights[term] = max(weights.get(term, 0.0), weight)
+        for (first, w1), (second, w2) in zip(token_weights, token_weights[1:], strict=False):
+            bigram = f"{first}_{second}"
+            if bigram in self._idf:
+                weights[bigram] = max(weights.get(bigram, 0.0), min(w1, w2))
+        content = [term for term, weight in token_weights if weight >= 0.5]
+        return _Query(
+            normalized=normalized,
+            cues=cues,
+            aspect=choose_aspect(cues),
+            weights=weights,
+            unknown_mass=unknown_mass,
+            content=" ".join(content),
+            content_terms=frozenset(term for term, weight in token_weights if weight >= 0.5),
+        )
+
+    def _correct(self, token: str) -> str | None:
+        """The known syllable a misspelt one was meant to be, if one is close enough."""
+        if len(token) < 3 or token.isdigit():
+            return None
+        found = process.extractOne(token, self._vocabulary, scorer=fuzz.ratio, score_cutoff=FUZZY_CUTOFF)
+        return found[0] if found else None
+
+    @staticmethod
+    def _greeting(normalized: Normalized) -> bool | None:
+        """None if not a greeting; False for a greeting ("xin chào"), True for thanks ("cảm ơn ạ")."""
+        words = {
+            f for a, f in zip(normalized.accented, normalized.folded, strict=True) if token_weight(a, f) > 0.0
+        }
+        if not words:
+            return None
+        if words <= _THANKS_WORDS:
+            return True
+        if "chao" in words and words <= _GREETING_WORDS:
+            return False
+        return None
+
+    # --- ranking ---------------------------------------------------------------------------------
+
+    def _rank(self, query: _Query) -> list[Candidate]:
+        total = query.unknown_mass
+        scores: dict[int, float] = defaultdict(float)
+        for term, weight in query.weights.items():
+            mass = weight * self._idf[term]
+            total += mass
+            for index, doc_weight in self._postings[term]:
+                scores[index] += mass * doc_weight
+        if total <= 0.0 or not scores:
+            return []
+        shortlist = sorted(scores.items(), key=lambda item: -item[1])[:TOP_K]
+        query_terms = set(query.weights)
+        ranked = []
+        for index, raw in shortlist:
+            coverage = raw / total
+            name_coverage, similarity = self._name_signals(index, query, query_terms)
+            score = COMBINE[0] * coverage + COMBINE[1] * name_coverage + COMBINE[2] * similarity
+            ranked.append(Candidate(self.entries[index], min(1.0, score)))
+        ranked.sort(key=lambda candidate: -candidate.score)
+        return ranked
+
+    def _name_signals(self, index: int, query: _Query, query_terms: set[str]) -> tuple[float, float]:
+        best_coverage = 0.0
+        best_similarity = 0.0
+        for name in self._names[index]:
+            if name.mass > 0.0:
+                found = sum(self._idf.get(term, 0.0) for term in name.terms & query_terms)
+                best_coverage = max(best_coverage, found / name.mass)
+            if query.content:
+                best_similarity = max(best_similarity, fuzz.token_set_ratio(query.content, name.text) / 100.0)
+        return best_coverage, best_similarity
+
+    def _aspect_for(self, query: _Query, entry: Entry) -> str:
+        """The aspect asked, ignoring cue words that are part of the entry's own name ("mai táng phí")."""
+        if isinstance(entry, GeneralEntry):
+            return "overview"
+        names = set().union(*(name.terms for name in self._names[self._index_of(entry)]))
+        kept = [
+            hit
+            for hit in query.cues
+            if not all(query.normalized.folded[i] in names for i in range(hit.start, hit.end))
+        ]
+        return choose_aspect(kept)
+
+    def _index_of(self, entry: Entry) -> int:
+        return self._position[entry.id]
+
+    # --- replies ---------------------------------------------------------------------------------
+
+    def _department(self, entry: Entry) -> str:
+        if isinstance(entry, Procedure):
+            return self.kb.department_name(entry.department)
+        return self.centre.name
+
+    def _answer(
+        self, question: str, entry: Entry, aspect: str, candidates: list[Candidate], query: _Query | None
+    ) -> Answer:
+        department = self._department(entry)
+        lead = self._faq_lead(entry, query) if query is not None else None
+        if isinstance(entry, GeneralEntry):
+            text = render_general(entry, self.centre, lead)
+            return Answer(question, "answer", text, entry, "overview", candidates, [], department)
+        text = render_procedure(entry, aspect, department, lead)
+        buttons = [
+            (ASPECT_LABELS[other], f"kb:{entry.id}:{other}")
+            for other in ASPECTS
+            if other != aspect and self._has_aspect(entry, other)
+        ]
+        return Answer(question, "answer", text, entry, aspect, candidates, buttons, department)
+
+    def _faq_lead(self, entry: Entry, query: _Query) -> str | None:
+        """An FAQ answer to lead with, when the question is (nearly) that FAQ question."""
+        best: tuple[float, str] | None = None
+        for item in entry.faq:
+            question = " ".join(normalize(item.q).folded)
+            similarity = fuzz.ratio(" ".join(query.normalized.folded), question)
+            if similarity >= 85.0 and (best is None or similarity > best[0]):
+                best = (similarity, item.a)
+        return best[1] if best else None
+
+    @staticmethod
+    def _has_aspect(procedure: Procedure, aspect: str) -> bool:
+        if aspect == "conditions":
+            return bool(procedure.conditions)
+        if aspect == "forms":
+            return bool(procedure.forms)
+        return True
+
+    def _clarify(self, question: str, aspect: str, shortlist: list[Candidate]) -> Answer:
+        button_aspect = aspect if aspect in ASPECTS else "overview"
+        buttons = [
+            (
+                button_label(c.title),
+                f"kb:{c.id}:{button_aspect if isinstance(c.entry, Procedure) else 'overview'}",
+            )
+            for c in shortlist
+        ]
+        buttons.append((BUTTON_HUMAN, "menu:human"))
+        return Answer(question, "clarify", render_clarify(aspect), None, aspect, shortlist, buttons)
+
+    def _fallback(
+        self, question: str, aspect: str | None, candidates: list[Candidate], need_procedure: bool = False
+    ) -> Answer:
+        if need_procedure and aspect is not None:
+            text = render_need_procedure(self.centre, aspect)
+        else:
+            text = render_fallback(self.centre)
+        buttons = [(BUTTON_HOTLINE, "menu:hotline"), (BUTTON_HUMAN, "menu:human")]
+        return Answer(question, "fallback", text, None, aspect if need_procedure else None, candidates, buttons)
+
+
+__all__ = ["ANSWER_THRESHOLD", "CLARIFY_THRESHOLD", "Answer", "Candidate", "Matcher", "Outcome"]
