@@ -7,7 +7,6 @@ outbox → channel adapter sends. Nothing here knows Telegram, Zalo or aiohttp.
 from __future__ import annotations
 
 import base64
-
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime

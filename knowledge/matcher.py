@@ -223,7 +223,7 @@ class Matcher:
         greeting = self._greeting(query.normalized)
         if greeting is not None:
             return Answer(question, "fallback", render_greeting(self.centre, thanks=greeting), greeting=True)
-        if not query.content_terms:
+        if not query.content_terms and query.unknown_mass == 0.0 and query.cues:
             # Only an aspect ("lệ phí bao nhiêu?") without a procedure: ask which one.
             return self._fallback(question, query.aspect, [], need_procedure=True)
         ranked = self._rank(query)

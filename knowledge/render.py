@@ -35,7 +35,7 @@ _ONLINE_LABELS = {
 _UNCERTAIN_WORDS: dict[str, tuple[str, ...]] = {
     "fee": ("phí", "lệ phí", "mức thu", "đồng", "miễn", "thu "),
     "documents": ("giấy tờ", "hồ sơ", "bản sao", "thành phần"),
-    "processing_time": ("ngày", "thời hạn", "thời gian"),
+    "processing_time": ("ngày làm việc", "thời hạn", "thời gian giải quyết"),
     "steps": ("trình tự", "bước", "quy trình"),
     "where": ("nơi", "tiếp nhận", "địa chỉ", "quầy", "bưu", "cấp xã", "cấp huyện", "trực tuyến"),
     "conditions": ("điều kiện", "đối tượng"),
