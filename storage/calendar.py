@@ -197,3 +197,37 @@ def _dates(path: Path, data: dict[str, object], key: str) -> set[date]:
         except ValueError:
             raise CalendarError(f"{path}: {key}: {value!r} is not a date (YYYY-MM-DD)") from None
     return result
+
+
+@dataclass(frozen=True)
+class QuietHours:
+    """No proactive message to a citizen in this local window (e.g. 21:00–07:00); empty = never quiet."""
+
+    start: time | None
+    end: time | None
+
+    @classmethod
+    def parse(cls, text: str | None) -> QuietHours:
+        if not text or not text.strip():
+            return cls(None, None)
+        try:
+            start_s, end_s = (p.strip() for p in text.split("-"))
+            return cls(time.fromisoformat(start_s), time.fromisoformat(end_s))
+        except ValueError:
+            raise CalendarError(f"QUIET_HOURS must look like '21:00-07:00', got {text!r}") from None
+
+    def is_quiet(self, local: datetime) -> bool:
+        if self.start is None or self.end is None:
+            return False
+        now = local.time()
+        if self.start <= self.end:
+            return self.start <= now < self.end
+        return now >= self.start or now < self.end
+
+    def next_allowed(self, moment: datetime, tz: ZoneInfo) -> datetime:
+        """`moment` itself when allowed, else the end of the quiet window (as an aware datetime)."""
+        local = moment.astimezone(tz)
+        if not self.is_quiet(local) or self.end is None:
+            return moment
+        end_day = local.date() if local.time() < self.end else local.date() + timedelta(days=1)
+        return datetime.combine(end_day, self.end, tzinfo=tz)

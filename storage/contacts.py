@@ -1,0 +1,95 @@
+"""Chat contacts and their proven links to dossiers."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import ChatContact, Dossier, DossierLink, utcnow
+
+
+def _insert_for(session: AsyncSession):  # type: ignore[no-untyped-def]
+    bind = session.bind
+    return pg_insert if bind is not None and bind.dialect.name == "postgresql" else sqlite_insert
+
+
+async def get_contact(session: AsyncSession, channel: str, chat_id: str) -> ChatContact | None:
+    result = await session.execute(
+        select(ChatContact).where(ChatContact.channel == channel, ChatContact.chat_id == chat_id)
+    )
+    return result.scalar_one_or_none()
+
+
+async def upsert_contact(
+    session: AsyncSession, channel: str, chat_id: str, user_id: str | None = None, language: str | None = None
+) -> ChatContact:
+    """The contact of this chat, created on first sight; `last_seen_at` refreshed (safe under races)."""
+    now = utcnow()
+    insert = _insert_for(session)
+    await session.execute(
+        insert(ChatContact)
+        .values(
+            channel=channel,
+            chat_id=chat_id,
+            user_id=user_id,
+            language="en" if language == "en" else "vi",
+            blocked=False,
+            created_at=now,
+            last_seen_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=["channel", "chat_id"])
+    )
+    contact = await get_contact(session, channel, chat_id)
+    assert contact is not None
+    contact.last_seen_at = now
+    if contact.blocked:
+        # They wrote to us again: whatever blocked delivery is over.
+        contact.blocked, contact.blocked_reason = False, None
+    return contact
+
+
+async def link_contact(session: AsyncSession, contact: ChatContact, dossier: Dossier, via: str) -> bool:
+    """Link a chat to a dossier (proven ownership); True when the link is new."""
+    insert = _insert_for(session)
+    result = await session.execute(
+        insert(DossierLink)
+        .values(contact_id=contact.id, dossier_id=dossier.id, via=via, created_at=utcnow())
+        .on_conflict_do_nothing(index_elements=["contact_id", "dossier_id"])
+    )
+    return bool(getattr(result, "rowcount", 0))
+
+
+async def is_linked(session: AsyncSession, contact_id: int, dossier_id: int) -> bool:
+    result = await session.execute(
+        select(DossierLink.id).where(DossierLink.contact_id == contact_id, DossierLink.dossier_id == dossier_id)
+    )
+    return result.first() is not None
+
+
+async def linked_contacts(session: AsyncSession, dossier_id: int) -> list[ChatContact]:
+    """Every chat linked to a dossier (receipts and status messages go to all of them)."""
+    result = await session.execute(
+        select(ChatContact)
+        .join(DossierLink, DossierLink.contact_id == ChatContact.id)
+        .where(DossierLink.dossier_id == dossier_id)
+        .order_by(ChatContact.id)
+    )
+    return list(result.scalars())
+
+
+async def linked_dossiers(session: AsyncSession, contact_id: int) -> list[Dossier]:
+    result = await session.execute(
+        select(Dossier)
+        .join(DossierLink, DossierLink.dossier_id == Dossier.id)
+        .where(DossierLink.contact_id == contact_id)
+        .order_by(Dossier.received_at.desc())
+    )
+    return list(result.scalars())
+
+
+async def mark_blocked(session: AsyncSession, channel: str, chat_id: str, reason: str) -> None:
+    contact = await get_contact(session, channel, chat_id)
+    if contact is not None:
+        contact.blocked, contact.blocked_reason = True, reason[:255]
