@@ -184,8 +184,8 @@ def _compile() -> dict[str, list[_Cue]]:
             exact = phrase.startswith("=")
             words = tuple(canonical_syllable(word) for word in phrase.lstrip("=").split())
             by_first.setdefault(fold(words[0]), []).append(_Cue(aspect, words, strength, exact))
-    for cues in by_first.values():
-        cues.sort(key=lambda cue: -len(cue.words))
+    for compiled in by_first.values():
+        compiled.sort(key=lambda cue: -len(cue.words))
     return by_first
 
 

@@ -17,10 +17,8 @@ BUNDLED_PATH = Path(__file__).resolve().parent / "data"
 _SUFFIXES = (".yaml", ".yml", ".json")
 M = TypeVar("M", bound=BaseModel)
 
-try:  # the C loader is several times faster; fall back to the pure-Python one
-    _Loader: type[yaml.SafeLoader] = yaml.CSafeLoader
-except AttributeError:  # pragma: no cover - depends on how PyYAML was built
-    _Loader = yaml.SafeLoader
+# The C loader is several times faster; fall back to the pure-Python one when PyYAML was built without it.
+_Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class Problem(NamedTuple):
@@ -101,7 +99,7 @@ def _validation_problems(file: str, error: ValidationError) -> list[Problem]:
         elif item["type"] == "missing":
             reason = "required field is missing"
         elif item["type"] == "string_type" and isinstance(item.get("input"), int | float):
-            reason = f"must be text; write it in quotes (\"{item['input']}\")"
+            reason = f'must be text; write it in quotes ("{item["input"]}")'
         problems.append(Problem(file, _loc(item["loc"]), reason))
     return problems
 

@@ -24,7 +24,7 @@ from rapidfuzz import fuzz, process
 from knowledge.aspects import ASPECTS, CueHit, choose_aspect, find_cues
 from knowledge.loader import KnowledgeBase
 from knowledge.models import CentreInfo, GeneralEntry, Procedure
-from knowledge.normalize import Normalized, fold, normalize, token_weight
+from knowledge.normalize import Normalized, normalize, token_weight
 from knowledge.render import (
     ASPECT_LABELS,
     BUTTON_HOTLINE,
@@ -163,9 +163,7 @@ def _entry_texts(entry: Entry) -> list[tuple[str, float, bool]]:
 
 def _content_tokens(normalized: Normalized) -> list[str]:
     """Folded tokens that can identify an entry (particles and pronouns dropped)."""
-    return [
-        f for a, f in zip(normalized.accented, normalized.folded, strict=True) if token_weight(a, f) > 0.0
-    ]
+    return [f for a, f in zip(normalized.accented, normalized.folded, strict=True) if token_weight(a, f) > 0.0]
 
 
 def _terms(tokens: list[str]) -> set[str]:
@@ -187,8 +185,14 @@ class Matcher:
         postings: dict[str, dict[int, float]] = defaultdict(dict)
         self._variants: dict[str, set[str]] = defaultdict(set)
         raw_names: list[list[tuple[list[str], str]]] = []
+        # Words of each entry's own title and aliases: a cue word inside them ("mai táng phí") is not a cue.
+        self._own_words: list[frozenset[str]] = []
         for index, entry in enumerate(self.entries):
             names: list[tuple[list[str], str]] = []
+            own: set[str] = set()
+            for title in (entry.title, *entry.aliases):
+                own.update(normalize(title).folded)
+            self._own_words.append(frozenset(own))
             for text, weight, is_name in _entry_texts(entry):
                 normalized = normalize(text)
                 for accented, folded in zip(normalized.accented, normalized.folded, strict=True):
@@ -208,10 +212,7 @@ class Matcher:
         self._idf_unknown = math.log(1.0 + (count + 0.5) / 0.5)
         self._vocabulary = sorted(t for t in self._postings if "_" not in t and len(t) >= 3 and not t.isdigit())
         self._names: list[list[_Name]] = [
-            [
-                _Name(frozenset(tokens), sum(self._idf.get(t, 0.0) for t in set(tokens)), text)
-                for tokens, text in names
-            ]
+            [_Name(frozenset(tokens), sum(self._idf.get(t, 0.0) for t in set(tokens)), text) for tokens, text in names]
             for names in raw_names
         ]
 
@@ -300,9 +301,7 @@ class Matcher:
     @staticmethod
     def _greeting(normalized: Normalized) -> bool | None:
         """None if not a greeting; False for a greeting ("xin chào"), True for thanks ("cảm ơn ạ")."""
-        words = {
-            f for a, f in zip(normalized.accented, normalized.folded, strict=True) if token_weight(a, f) > 0.0
-        }
+        words = {f for a, f in zip(normalized.accented, normalized.folded, strict=True) if token_weight(a, f) > 0.0}
         if not words:
             return None
         if words <= _THANKS_WORDS:
@@ -349,11 +348,9 @@ class Matcher:
         """The aspect asked, ignoring cue words that are part of the entry's own name ("mai táng phí")."""
         if isinstance(entry, GeneralEntry):
             return "overview"
-        names = set().union(*(name.terms for name in self._names[self._index_of(entry)]))
+        names = self._own_words[self._index_of(entry)]
         kept = [
-            hit
-            for hit in query.cues
-            if not all(query.normalized.folded[i] in names for i in range(hit.start, hit.end))
+            hit for hit in query.cues if not all(query.normalized.folded[i] in names for i in range(hit.start, hit.end))
         ]
         return choose_aspect(kept)
 

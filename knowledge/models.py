@@ -156,8 +156,7 @@ class Procedure(_Record):
         for index, fee in enumerate(self.fees):
             if fee.amount is None and not (fee.note or self.fees_note or self.uncertain):
                 raise ValueError(
-                    f"fees.{index}.amount is null: say in note or fees_note who sets it, or list the doubt "
-                    "in uncertain"
+                    f"fees.{index}.amount is null: say in note or fees_note who sets it, or list the doubt in uncertain"
                 )
         return self
 

@@ -46,9 +46,7 @@ def _tone_position(base: str) -> int | None:
     """Index of the vowel that carries the tone in `base` (traditional placement: hòa, thủy, quý)."""
     start = 0
     # "qu" and "gi" + vowel: the u / i belongs to the initial consonant.
-    if base.startswith("qu"):
-        start = 2
-    elif base.startswith("gi") and len(base) > 2 and base[2] in _VOWELS:
+    if base.startswith("qu") or (base.startswith("gi") and len(base) > 2 and base[2] in _VOWELS):
         start = 2
     positions = [i for i in range(start, len(base)) if base[i] in _VOWELS]
     if not positions:
@@ -227,27 +225,32 @@ PHRASES: dict[str, str] = {
     "cám ơn": "cảm ơn",
 }
 
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
 # Words that carry no meaning for finding a procedure (pronouns, particles, question words). They stay
 # in the text for aspect detection but are not matched against the knowledge base. Accented forms here;
 # `FOLDED_STOPWORDS` are the diacritics-free spellings whose every common reading is such a word.
-STOPWORDS: frozenset[str] = frozenset(
+STOPWORDS: frozenset[str] = _words(
     """
     à ạ ơi nhé nha hả hở vậy thế thì mà là có không được em anh chị chú bác cô mình tôi tui cháu bạn
     admin ông bà dạ vâng ok oke okay nhỉ với và hay hoặc của cho cần muốn hỏi biết xin vui lòng rồi
     này đó kia thôi gì nào sao ai đâu bao nhiêu mấy khi phải nên bị đã đang sẽ ra vào tại ở những các
     một mọi người như nhau ah ha nhe oi ơ
-    """.split()
+    """
 )
-FOLDED_STOPWORDS: frozenset[str] = frozenset(
+FOLDED_STOPWORDS: frozenset[str] = _words(
     """
     a ah ha nhe nha oi vay khong duoc em anh minh toi tui chau admin ad ong da vang ok oke okay nhi voi
     va hay hoac cua cho muon biet xin vui roi nay kia thoi gi nao sao ai bao nhieu may khi phai nen
     bi se ra vao o nhung cac mot moi nguoi nhu co thi ma
-    """.split()
+    """
 )
 # Diacritics-free spellings that are often a particle but also a content word ("can" = cần / căn,
 # "the" = thế / thẻ, "la" = là / lá, "ban" = bạn / bán / bản, "hoi" = hỏi / hội, "dau" = đâu / đầu).
-FOLDED_WEAK: frozenset[str] = frozenset("can the la ban hoi dau lam chi tai do dang".split())
+FOLDED_WEAK: frozenset[str] = _words("can the la ban hoi dau lam chi tai do dang")
 
 
 def token_weight(accented: str, folded: str) -> float:
@@ -316,9 +319,7 @@ def _expand(tokens: list[str]) -> list[str]:
         match: list[str] | None = None
         for size in (3, 2):
             entry = _PHRASE_KEYS.get(tuple(folded[i : i + size])) if i + size <= len(tokens) else None
-            if entry is not None and all(
-                _same_word(tokens[i + k], word) for k, word in enumerate(entry[0])
-            ):
+            if entry is not None and all(_same_word(tokens[i + k], word) for k, word in enumerate(entry[0])):
                 match = entry[1]
                 i += size
                 break

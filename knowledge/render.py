@@ -33,7 +33,7 @@ _ONLINE_LABELS = {
 }
 # Words that tie an "uncertain" note to an aspect, so each answer shows the doubts that concern it.
 _UNCERTAIN_WORDS: dict[str, tuple[str, ...]] = {
-    "fee": ("phí", "lệ phí", "mức thu", "đồng", "miễn", "thu "),
+    "fee": ("phí", "mức thu", "đồng"),
     "documents": ("giấy tờ", "hồ sơ", "bản sao", "thành phần"),
     "processing_time": ("ngày làm việc", "thời hạn", "thời gian giải quyết"),
     "steps": ("trình tự", "bước", "quy trình"),
@@ -48,17 +48,17 @@ MAX_ITEM_CHARS = 240
 
 MSG_FALLBACK = (
     "Xin lỗi, tôi chưa tìm thấy thông tin phù hợp với câu hỏi của Ông/Bà.\n"
-    "Ông/Bà có thể hỏi lại bằng tên thủ tục (ví dụ: \"lệ phí lý lịch tư pháp\"), "
-    "gọi đường dây nóng {hotline} ({hours}) hoặc bấm \"Gặp cán bộ\" để được hỗ trợ."
+    'Ông/Bà có thể hỏi lại bằng tên thủ tục (ví dụ: "lệ phí lý lịch tư pháp"), '
+    'gọi đường dây nóng {hotline} ({hours}) hoặc bấm "Gặp cán bộ" để được hỗ trợ.'
 )
 MSG_NEED_PROCEDURE = (
-    "Ông/Bà muốn hỏi {what} của thủ tục nào? Xin gửi kèm tên thủ tục, ví dụ: \"{example}\".\n"
-    "Cần hỗ trợ: gọi {hotline} ({hours}) hoặc bấm \"Gặp cán bộ\"."
+    'Ông/Bà muốn hỏi {what} của thủ tục nào? Xin gửi kèm tên thủ tục, ví dụ: "{example}".\n'
+    'Cần hỗ trợ: gọi {hotline} ({hours}) hoặc bấm "Gặp cán bộ".'
 )
 MSG_GREETING = (
     "Xin chào Ông/Bà! Tôi là trợ lý tự động của {centre}.\n"
     "Ông/Bà có thể hỏi về thủ tục hành chính (giấy tờ, lệ phí, thời hạn, nơi nộp...), ví dụ: "
-    "\"làm lý lịch tư pháp cần giấy tờ gì\", hoặc gửi mã hồ sơ để tra cứu.\n"
+    '"làm lý lịch tư pháp cần giấy tờ gì", hoặc gửi mã hồ sơ để tra cứu.\n'
     "Đường dây nóng: {hotline} ({hours})."
 )
 MSG_THANKS = "Rất vui được hỗ trợ Ông/Bà. Nếu cần thêm thông tin, Ông/Bà cứ nhắn cho tôi."
@@ -137,7 +137,9 @@ def _clip(text: str, limit: int = MAX_ITEM_CHARS) -> str:
 
 def _bullets(items: Iterable[str], numbered: bool = False, limit: int = MAX_ITEMS) -> list[str]:
     items = list(items)
-    lines = [f"{index}. {_clip(item)}" if numbered else f"- {_clip(item)}" for index, item in enumerate(items[:limit], 1)]
+    lines = [
+        f"{index}. {_clip(item)}" if numbered else f"- {_clip(item)}" for index, item in enumerate(items[:limit], 1)
+    ]
     if len(items) > limit:
         lines.append(f"(và {len(items) - limit} mục khác, xin hỏi cán bộ để biết đầy đủ)")
     return lines
@@ -240,7 +242,8 @@ def _section(procedure: Procedure, aspect: str, department: str) -> list[str]:
             return [
                 "Mẫu đơn, tờ khai:",
                 *_bullets(
-                    f.name + (f" ({f.code})" if f.code else "") + (f": {f.url}" if f.url else "") for f in procedure.forms
+                    f.name + (f" ({f.code})" if f.code else "") + (f": {f.url}" if f.url else "")
+                    for f in procedure.forms
                 ),
                 "Mẫu có sẵn tại nơi nộp hồ sơ và trên Cổng Dịch vụ công.",
             ]

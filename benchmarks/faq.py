@@ -1,0 +1,285 @@
+"""FAQ matcher benchmark: accuracy on the dev questions, latency, and index build time at scale.
+
+Run `python -m benchmarks.faq [QUESTIONS.tsv] [--kb PATH] [--scale N] [--verbose]`.
+
+Scoring of a row (see shared/eval/README.md):
+* `expect` alternatives are matched against the answered title lowercased, without diacritics (đ → d);
+* top-1: outcome "answer" with a matching title (a clarification is not a top-1 hit);
+* top-3: a matching title among the first three candidates offered (answer or clarify);
+* FALLBACK rows are right on "fallback" or "clarify", GREETING rows on "fallback";
+* aspect: on in-scope rows whose `aspect` is not "-";
+* false-confident: FALLBACK/GREETING rows answered with outcome "answer".
+The baseline is plain `rapidfuzz.process.extractOne` over titles (always answers, no aspect).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import gc
+import random
+import statistics
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rapidfuzz import process, utils
+
+from knowledge import CentreInfo, KnowledgeBase, Matcher, Procedure, load_knowledge_base
+from knowledge.normalize import fold, normalize
+
+DEFAULT_QUESTIONS = ("../shared/eval/dev_questions.tsv", "/work/shared/eval/dev_questions.tsv")
+NON_PROCEDURE = {"FALLBACK", "GREETING"}
+
+
+@dataclass(frozen=True)
+class Row:
+    question: str
+    expect: tuple[str, ...]
+    aspect: str | None
+
+    @property
+    def out_of_scope(self) -> bool:
+        return bool(NON_PROCEDURE & set(self.expect))
+
+
+@dataclass(frozen=True)
+class Prediction:
+    outcome: str
+    titles: tuple[str, ...]  # the answered title first (if any), then the other candidates
+    aspect: str | None
+
+
+@dataclass
+class Report:
+    name: str
+    top1: list[bool] = field(default_factory=list)
+    top3: list[bool] = field(default_factory=list)
+    aspect: list[bool] = field(default_factory=list)
+    false_confident: list[bool] = field(default_factory=list)
+    clarified: int = 0
+    latencies_ms: list[float] = field(default_factory=list)
+    misses: list[str] = field(default_factory=list)
+
+
+def read_rows(path: Path) -> list[Row]:
+    """The dev questions (`question`, `expect`, `aspect`, `note`)."""
+    with path.open(encoding="utf-8", newline="") as handle:
+        reader = csv.DictReader(handle, delimiter="\t")
+        return [
+            Row(
+                question=row["question"].strip(),
+                expect=tuple(alt.strip() for alt in row["expect"].split("|") if alt.strip()),
+                aspect=None if row["aspect"].strip() in ("", "-") else row["aspect"].strip(),
+            )
+            for row in reader
+            if row.get("question", "").strip()
+        ]
+
+
+def title_matches(title: str, expect: Sequence[str]) -> bool:
+    """The eval's rule: title lowercased, diacritics removed (đ → d), contains an alternative."""
+    key = fold(title).lower()
+    return any(alt not in NON_PROCEDURE and fold(alt).lower() in key for alt in expect)
+
+
+def score(report: Report, row: Row, prediction: Prediction) -> None:
+    """Add one prediction to a report."""
+    if row.out_of_scope:
+        allowed = set()
+        if "FALLBACK" in row.expect:
+            allowed |= {"fallback", "clarify"}
+        if "GREETING" in row.expect:
+            allowed.add("fallback")
+        right = prediction.outcome in allowed
+        report.top1.append(right)
+        report.top3.append(right)
+        report.false_confident.append(prediction.outcome == "answer")
+        if not right:
+            report.misses.append(f"{row.question!r}: expected {'|'.join(row.expect)}, got {prediction.outcome}")
+        return
+    first = (
+        prediction.outcome == "answer" and bool(prediction.titles) and title_matches(prediction.titles[0], row.expect)
+    )
+    offered = prediction.titles[:3] if prediction.outcome != "fallback" else ()
+    report.top1.append(first)
+    report.top3.append(any(title_matches(title, row.expect) for title in offered))
+    report.clarified += prediction.outcome == "clarify"
+    if row.aspect is not None and prediction.aspect is not None:
+        report.aspect.append(prediction.aspect == row.aspect)
+    elif row.aspect is not None:
+        report.aspect.append(False)
+    if not first:
+        got = prediction.titles[0] if prediction.titles else "-"
+        report.misses.append(f"{row.question!r}: expected {'|'.join(row.expect)}, got {prediction.outcome} {got!r}")
+    elif row.aspect is not None and prediction.aspect != row.aspect:
+        report.misses.append(f"{row.question!r}: aspect {prediction.aspect}, expected {row.aspect}")
+
+
+def timed(function: Callable[[str], Prediction], question: str) -> tuple[Prediction, float]:
+    """Call once with a cold normalisation cache; return the result and the time in milliseconds."""
+    normalize.cache_clear()
+    start = time.perf_counter_ns()
+    result = function(question)
+    return result, (time.perf_counter_ns() - start) / 1e6
+
+
+def matcher_predict(matcher: Matcher) -> Callable[[str], Prediction]:
+    def predict(question: str) -> Prediction:
+        answer = matcher.ask(question)
+        titles = [answer.entry.title] if answer.entry is not None else []
+        titles += [c.title for c in answer.candidates if not titles or c.title != titles[0]]
+        return Prediction(answer.outcome, tuple(titles), answer.aspect)
+
+    return predict
+
+
+def baseline_predict(titles: list[str]) -> Callable[[str], Prediction]:
+    def predict(question: str) -> Prediction:
+        best = process.extractOne(question, titles, processor=utils.default_process)
+        top3 = process.extract(question, titles, processor=utils.default_process, limit=3)
+        ordered = [best[0]] + [title for title, _, _ in top3 if title != best[0]]
+        return Prediction("answer", tuple(ordered), None)
+
+    return predict
+
+
+def evaluate(name: str, predict: Callable[[str], Prediction], rows: list[Row], rounds: int) -> Report:
+    report = Report(name)
+    for row in rows:
+        prediction, _ = timed(predict, row.question)
+        score(report, row, prediction)
+    report.latencies_ms = latencies(predict, [row.question for row in rows], rounds)
+    return report
+
+
+def latencies(predict: Callable[[str], Prediction], questions: list[str], rounds: int) -> list[float]:
+    """Per-question latencies over several rounds (cold normalisation cache each time)."""
+    values: list[float] = []
+    gc.disable()
+    try:
+        for _ in range(rounds):
+            for question in questions:
+                values.append(timed(predict, question)[1])
+    finally:
+        gc.enable()
+    return values
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
+
+
+def rate(values: list[bool]) -> str:
+    if not values:
+        return "n/a"
+    return f"{100.0 * sum(values) / len(values):5.1f} % ({sum(values)}/{len(values)})"
+
+
+def scaled_kb(kb: KnowledgeBase, target: int, seed: int = 7) -> KnowledgeBase:
+    """A knowledge base of at least `target` procedures: clones with new ids and varied titles/aliases."""
+    generator = random.Random(seed)
+    words = sorted({word for p in kb.procedures for word in p.title.split() if len(word) > 1})
+    places = ["xã", "phường", "khu công nghiệp", "đặc khu", "cảng", "cửa khẩu", "vùng", "làng nghề"]
+    procedures: list[Procedure] = list(kb.procedures)
+    copy = 0
+    while len(procedures) < target:
+        copy += 1
+        for original in kb.procedures:
+            if len(procedures) >= target:
+                break
+            extra = " ".join(generator.sample(words, k=min(3, len(words))))
+            title = f"{original.title} tại {generator.choice(places)} {extra} {copy}"
+            aliases = [f"{alias} {generator.choice(words)}" for alias in original.aliases]
+            procedures.append(
+                original.model_copy(
+                    update={"id": f"{original.id}-{copy}", "title": title, "aliases": aliases, "code": None}
+                )
+            )
+    return KnowledgeBase(departments=kb.departments, procedures=procedures, general=kb.general)
+
+
+def print_table(reports: list[Report]) -> None:
+    headers = ["metric", *(report.name for report in reports)]
+    table = [
+        ["top-1 accuracy (target ≥ 90 %)", *(rate(r.top1) for r in reports)],
+        ["top-3 accuracy (target ≥ 97 %)", *(rate(r.top3) for r in reports)],
+        ["aspect accuracy (target ≥ 85 %)", *(rate(r.aspect) for r in reports)],
+        ["false-confident, out of scope (target 0 %)", *(rate(r.false_confident) for r in reports)],
+        ["clarifications on in-scope rows", *(str(r.clarified) for r in reports)],
+        ["latency p50", *(f"{percentile(r.latencies_ms, 0.50):.3f} ms" for r in reports)],
+        ["latency p99", *(f"{percentile(r.latencies_ms, 0.99):.3f} ms" for r in reports)],
+    ]
+    widths = [max(len(str(line[i])) for line in [headers, *table]) for i in range(len(headers))]
+    rule = "-+-".join("-" * width for width in widths)
+    print(" | ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)))
+    print(rule)
+    for line in table:
+        print(" | ".join(str(c).ljust(w) for c, w in zip(line, widths, strict=True)))
+
+
+def find_questions(argument: str | None) -> Path:
+    candidates = [argument] if argument else list(DEFAULT_QUESTIONS)
+    for candidate in candidates:
+        path = Path(candidate)
+        if path.is_file():
+            return path
+    raise SystemExit(f"questions file not found: {', '.join(candidates)}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("questions", nargs="?", help="TSV of dev questions")
+    parser.add_argument("--kb", type=Path, default=None, help="knowledge base directory (default: bundled)")
+    parser.add_argument("--scale", type=int, default=2000, help="procedures in the scaled run")
+    parser.add_argument("--rounds", type=int, default=20, help="latency rounds over the questions")
+    parser.add_argument("--verbose", action="store_true", help="list the rows the matcher got wrong")
+    args = parser.parse_args(argv)
+
+    rows = read_rows(find_questions(args.questions))
+    kb = load_knowledge_base(args.kb)
+    centre = CentreInfo()
+    started = time.perf_counter()
+    matcher = Matcher(kb, centre)
+    build_s = time.perf_counter() - started
+    print(
+        f"knowledge base: {len(kb.procedures)} procedures, {len(kb.general)} general entries; "
+        f"{len(rows)} questions ({sum(r.out_of_scope for r in rows)} out of scope); "
+        f"index built in {build_s * 1000:.1f} ms"
+    )
+    print()
+    ours = evaluate("matcher", matcher_predict(matcher), rows, args.rounds)
+    titles = [entry.title for entry in matcher.entries]
+    baseline = evaluate("baseline (extractOne over titles)", baseline_predict(titles), rows, args.rounds)
+    print_table([ours, baseline])
+
+    big = scaled_kb(kb, args.scale)
+    gc.collect()
+    started = time.perf_counter()
+    big_matcher = Matcher(big, centre)
+    big_build_s = time.perf_counter() - started
+    big_latencies = latencies(matcher_predict(big_matcher), [row.question for row in rows], max(3, args.rounds // 4))
+    big_baseline = latencies(baseline_predict([e.title for e in big_matcher.entries]), [r.question for r in rows], 3)
+    print()
+    print(f"scaled knowledge base: {len(big.procedures)} procedures + {len(big.general)} general entries")
+    print(
+        f"  matcher:  index build {big_build_s * 1000:.0f} ms (target ≤ 2000 ms); "
+        f"latency p50 {percentile(big_latencies, 0.5):.3f} ms, p99 {percentile(big_latencies, 0.99):.3f} ms "
+        f"(target ≤ 5 ms), mean {statistics.fmean(big_latencies):.3f} ms"
+    )
+    print(
+        f"  baseline: latency p50 {percentile(big_baseline, 0.5):.3f} ms, p99 {percentile(big_baseline, 0.99):.3f} ms"
+    )
+    if args.verbose and ours.misses:
+        print()
+        print("matcher misses:")
+        for miss in ours.misses:
+            print(f"  {miss}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,159 @@
+"""`motcua ask` and `motcua kb check|import` (the lead adds `kb sync` to `KB_COMMANDS`)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from bot.settings import Settings
+from knowledge import CentreInfo, KnowledgeBase, KnowledgeBaseError, Matcher, load_knowledge_base
+from knowledge.importer import import_procedures
+from knowledge.loader import BUNDLED_PATH
+
+SubParsers = Any  # argparse's _SubParsersAction is private
+
+
+def centre_info(settings: Settings) -> CentreInfo:
+    """The centre's contact facts from the settings."""
+    return CentreInfo(
+        name=settings.centre_name,
+        address=settings.centre_address,
+        hotline=settings.centre_hotline,
+        working_hours=settings.working_hours,
+        portal_url=settings.portal_url,
+    )
+
+
+def create_matcher(settings: Settings) -> Matcher:
+    """Load the configured knowledge base and build the matcher (raises `KnowledgeBaseError`)."""
+    return Matcher(load_knowledge_base(settings.knowledge_base_path), centre_info(settings))
+
+
+def _print_problems(error: KnowledgeBaseError) -> None:
+    for problem in error.problems:
+        print(f"{problem.file}: {problem.field or '-'}: {problem.reason}")
+    print(f"{len(error.problems)} problem(s); see knowledge/FORMAT.md", file=sys.stderr)
+
+
+# --- motcua ask ---------------------------------------------------------------------------------------
+
+
+def _ask(args: argparse.Namespace, settings: Settings) -> int:
+    try:
+        matcher = create_matcher(settings)
+    except KnowledgeBaseError as error:
+        _print_problems(error)
+        return 1
+    if args.question is not None:
+        answer = matcher.ask(args.question)
+        if args.json:
+            print(json.dumps(answer.to_json(), ensure_ascii=False))
+        else:
+            print(answer.text)
+            for label, payload in answer.buttons:
+                print(f"  [{label}] {payload}")
+        return 0
+    for line in sys.stdin:
+        question = line.strip()
+        if question:
+            print(json.dumps(matcher.ask(question).to_json(), ensure_ascii=False), flush=True)
+    return 0
+
+
+def _register_ask(sub: SubParsers) -> None:
+    parser = sub.add_parser(
+        "ask",
+        help="answer one question from the knowledge base",
+        description="Answer a question; with no question, read one per line from stdin and write JSON lines.",
+    )
+    parser.add_argument("question", nargs="?", help="the question (omit to read questions from stdin)")
+    parser.add_argument("--json", action="store_true", help="print the answer as a JSON object")
+    parser.set_defaults(func=_ask)
+
+
+# --- motcua kb check ------------------------------------------------------------------------------------
+
+
+def _summary(kb: KnowledgeBase) -> list[str]:
+    counts = Counter(procedure.department for procedure in kb.procedures)
+    lines = [
+        f"Knowledge base OK: {kb.path}",
+        f"{len(kb.procedures)} procedures, {len(kb.general)} general entries, {len(kb.departments)} departments",
+    ]
+    width = max((len(d.name) for d in kb.departments), default=0)
+    lines += [f"  {d.name.ljust(width)}  {counts.get(d.id, 0):4d}" for d in kb.departments]
+    return lines
+
+
+def _check(args: argparse.Namespace, settings: Settings) -> int:
+    path = args.path or settings.knowledge_base_path
+    try:
+        kb = load_knowledge_base(path)
+    except KnowledgeBaseError as error:
+        _print_problems(error)
+        return 1
+    print("\n".join(_summary(kb)))
+    return 0
+
+
+def _register_check(kb_sub: SubParsers) -> None:
+    parser = kb_sub.add_parser("check", help="validate the knowledge base and print counts per department")
+    parser.add_argument("--path", type=Path, default=None, help="knowledge base directory (default: configured)")
+    parser.set_defaults(func=_check)
+
+
+# --- motcua kb import -----------------------------------------------------------------------------------
+
+
+def _import(args: argparse.Namespace, settings: Settings) -> int:
+    target = args.out or settings.knowledge_base_path or BUNDLED_PATH
+    if not args.file.is_file():
+        print(f"{args.file}: file not found", file=sys.stderr)
+        return 1
+    try:
+        result = import_procedures(args.file, target)
+    except (ValueError, OSError) as error:
+        print(f"{args.file}: {error}", file=sys.stderr)
+        return 1
+    except KnowledgeBaseError as error:
+        _print_problems(error)
+        return 1
+    for procedure_id, path, status in result.written:
+        print(f"{status}: {procedure_id} ({path})")
+    for problem in result.problems:
+        print(f"{args.file.name}: {problem}")
+    bad_rows = len({problem.row for problem in result.problems})
+    print(f"{len(result.written)} procedure(s) written to {Path(target) / 'procedures'}, {bad_rows} row(s) refused")
+    return 1 if result.problems else 0
+
+
+def _register_import(kb_sub: SubParsers) -> None:
+    parser = kb_sub.add_parser(
+        "import",
+        help="import procedures from a CSV/XLSX file (columns: knowledge/FORMAT.md, 'Import columns')",
+    )
+    parser.add_argument("file", type=Path, help="CSV or XLSX file, one row per procedure")
+    parser.add_argument("--out", type=Path, default=None, help="knowledge base directory to write into")
+    parser.set_defaults(func=_import)
+
+
+# Subcommands of `motcua kb`, in help order. `kb sync` is added by appending its `_register_sync`.
+KB_COMMANDS: list[Callable[[SubParsers], None]] = [_register_check, _register_import]
+
+
+def register(sub: SubParsers) -> None:
+    """Add `ask` and the `kb` group to the `motcua` parser."""
+    _register_ask(sub)
+    kb = sub.add_parser("kb", help="knowledge base: check, import (and sync)")
+    kb_sub = kb.add_subparsers(dest="kb_command", metavar="KB_COMMAND")
+    kb_sub.required = True
+    for register_command in KB_COMMANDS:
+        register_command(kb_sub)
+
+
+__all__ = ["KB_COMMANDS", "centre_info", "create_matcher", "register"]
