@@ -17,7 +17,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from bot import keys
 from storage.apikeys import Principal, authenticate
-from storage.errors import DomainError, Forbidden
+from storage.errors import DomainError, Forbidden, PayloadTooLarge
 
 log = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -111,7 +111,7 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
 async def read_json(request: web.Request) -> Any:
     """The request body as JSON, or a 400 with a clear message."""
     if request.content_length is not None and request.content_length > request.app[keys.SETTINGS].max_body_bytes:
-        raise DomainError("Request body is larger than 1 MiB", code="payload_too_large")
+        raise PayloadTooLarge("Request body is larger than the limit (1 MiB)")
     raw = await request.read()
     if not raw:
         raise DomainError("Request body is empty; send a JSON object", code="invalid_json")

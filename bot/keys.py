@@ -33,7 +33,7 @@ KB: web.AppKey[KnowledgeBase] = web.AppKey("kb")
 MATCHER: web.AppKey[Matcher] = web.AppKey("matcher")
 CONTEXT: web.AppKey[Context] = web.AppKey("context")
 
-PRINCIPAL = "motcua.principal"
+PRINCIPAL = web.RequestKey("principal", Principal)
 
 __all__ = [
     "CALENDAR",

@@ -35,3 +35,8 @@ class Conflict(DomainError):
 class Forbidden(DomainError):
     status = 403
     code = "forbidden"
+
+
+class PayloadTooLarge(DomainError):
+    status = 413
+    code = "payload_too_large"
