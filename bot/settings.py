@@ -89,6 +89,11 @@ class Settings(BaseSettings):
     officer_alert_send_empty: bool = False
     reminder_uncollected_days: int = 3
     retention_days: int = 30
+    reminder_time: str = "09:00"
+    reminder_supplement_days_before: int = 1
+    housekeeping_interval_minutes: int = 60
+    scheduler_lease_seconds: int = 600
+    scheduler_sweep_seconds: int = 300
 
     # --- SMS gateway -----------------------------------------------------------------------------
     sms_gateway_url: str | None = None
@@ -96,6 +101,8 @@ class Settings(BaseSettings):
     sms_gateway_auth_header: SecretStr | None = None
     sms_gateway_body_template: str = '{{"phone": "{phone}", "text": "{text}"}}'
     sms_gateway_unicode: bool = False
+    sms_gateway_timeout_seconds: float = 10.0
+    sms_rate_per_second: float = 5.0
 
     # --- dashboard -------------------------------------------------------------------------------
     session_secret: SecretStr | None = None
