@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     working_hours: str = "Mon-Fri 07:30-11:30,13:30-17:00"
     calendar_overrides_file: Path | None = None
     dossier_code_pattern: str = "{centre}-{yymmdd}-{seq:04d}"
+    # The paper receipt's heading: the authority above the centre, and the place in "<place>, ngày … tháng … năm …".
+    centre_authority: str = "UBND TỈNH"
+    centre_place: str | None = None
     knowledge_base_path: Path | None = None
 
     # --- conversation ----------------------------------------------------------------------------
@@ -70,6 +73,8 @@ class Settings(BaseSettings):
     zalo_api_base_url: str = "https://openapi.zalo.me"
     zalo_oauth_base_url: str = "https://oauth.zaloapp.com"
     zalo_zns_base_url: str = "https://business.openapi.zalo.me"
+    # Link printed on receipts to follow the OA with the subscription token; check the form against the OA docs.
+    zalo_subscribe_link_template: str = "https://zalo.me/{oa_id}?ref={token}"
     zalo_rate_per_second: float = 10.0
     zns_template_receipt: str | None = None
     zns_template_status: str | None = None
@@ -119,6 +124,7 @@ class Settings(BaseSettings):
         "zalo_app_secret",
         "zalo_oa_secret_key",
         "zalo_oa_id",
+        "centre_place",
         "zalo_access_token",
         "zalo_refresh_token",
         "sms_gateway_url",
