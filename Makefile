@@ -1,0 +1,42 @@
+# Two commands do all set-up on a fresh machine:
+#   make run    creates .venv, installs, migrates, loads demo data and serves on http://127.0.0.1:8080
+#   make test   creates .venv, installs and runs the test suite
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+PYTEST_ARGS ?=
+
+.PHONY: install run chat demo test lint format bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: install
+	$(BIN)/motcua db upgrade
+	$(BIN)/motcua demo
+	@echo "motcua-bot on http://127.0.0.1:8080 — chat with it from another terminal: $(BIN)/motcua chat"
+	$(BIN)/motcua serve
+
+chat: install
+	$(BIN)/motcua chat
+
+test: install
+	$(BIN)/pytest -q $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy bot handlers knowledge storage benchmarks
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
