@@ -86,6 +86,13 @@ class Settings(BaseSettings):
     outbox_batch_size: int = 50
     outbox_poll_interval_seconds: float = 0.5
     inbox_workers: int = 4
+    # A claimed inbox/outbox row whose worker died is taken up again after its lease.
+    inbox_lease_seconds: float = 30.0
+    inbox_max_attempts: int = 5
+    outbox_lease_seconds: float = 60.0
+    # Retry delay: base * 2^(attempt-1) with jitter, capped.
+    outbox_backoff_seconds: float = 2.0
+    outbox_backoff_max_seconds: float = 900.0
 
     # --- scheduler -------------------------------------------------------------------------------
     scheduler_enabled: bool = True
