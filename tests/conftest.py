@@ -82,18 +82,58 @@ def db_backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
+@pytest.fixture(scope="session")
+def pg_template() -> Iterator[str]:
+    """A PostgreSQL database migrated to head once per run; each test gets a copy of it."""
+    assert TEST_DATABASE_URL
+    name = f"motcua_tmpl_{uuid.uuid4().hex[:8]}"
+    asyncio.run(_admin_execute(TEST_DATABASE_URL, f'CREATE DATABASE "{name}"'))
+
+    async def migrate() -> None:
+        from storage.db import create_engine
+        from storage.migrate import upgrade
+
+        engine = create_engine(make_url(TEST_DATABASE_URL).set(database=name).render_as_string(hide_password=False))
+        try:
+            await upgrade(engine)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(migrate())
+    try:
+        yield name
+    finally:
+        asyncio.run(_admin_execute(TEST_DATABASE_URL, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
 @pytest.fixture
-def database_url(db_backend: str, tmp_path: Path) -> Iterator[str]:
-    """A fresh, empty database for one test (SQLite file, or a new PostgreSQL database)."""
+def database_url(db_backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[str]:
+    """A fresh database for one test (SQLite file, or a copy of the migrated PostgreSQL template)."""
     if db_backend == "sqlite":
         yield f"sqlite+aiosqlite:///{tmp_path / 'test.sqlite3'}"
         return
     assert TEST_DATABASE_URL
+    template = request.getfixturevalue("pg_template")
     name = f"motcua_t_{uuid.uuid4().hex[:12]}"
-    asyncio.run(_admin_execute(TEST_DATABASE_URL, f'CREATE DATABASE "{name}"'))
+    asyncio.run(_admin_execute(TEST_DATABASE_URL, f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
     url = make_url(TEST_DATABASE_URL).set(database=name).render_as_string(hide_password=False)
     try:
         yield url
+    finally:
+        asyncio.run(_admin_execute(TEST_DATABASE_URL, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture
+def empty_database_url(db_backend: str, tmp_path: Path) -> Iterator[str]:
+    """A database with no schema at all (for migration tests)."""
+    if db_backend == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'empty.sqlite3'}"
+        return
+    assert TEST_DATABASE_URL
+    name = f"motcua_e_{uuid.uuid4().hex[:12]}"
+    asyncio.run(_admin_execute(TEST_DATABASE_URL, f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(TEST_DATABASE_URL).set(database=name).render_as_string(hide_password=False)
     finally:
         asyncio.run(_admin_execute(TEST_DATABASE_URL, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
