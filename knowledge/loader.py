@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -90,21 +91,33 @@ def _loc(parts: Iterable[int | str]) -> str:
     return ".".join(str(part) for part in parts)
 
 
+_FIELD_PREFIX = re.compile(r"^([a-z_][a-z0-9_.]*): (.+)$", re.DOTALL)
+
+
 def _validation_problems(file: str, error: ValidationError) -> list[Problem]:
+    """One problem per pydantic error, with reasons a centre's editor can act on."""
     problems = []
     for item in error.errors():
         reason = item["msg"].removeprefix("Value error, ")
+        location = list(item["loc"])
+        # Checks across fields name the field they are about: "fees.0.amount: is null, ...".
+        prefixed = _FIELD_PREFIX.match(reason)
+        if prefixed:
+            location.append(prefixed.group(1))
+            reason = prefixed.group(2)
         if item["type"] == "extra_forbidden":
             reason = "unknown field (check the spelling against knowledge/FORMAT.md)"
         elif item["type"] == "missing":
             reason = "required field is missing"
         elif item["type"] == "string_type" and isinstance(item.get("input"), int | float):
             reason = f'must be text; write it in quotes ("{item["input"]}")'
-        problems.append(Problem(file, _loc(item["loc"]), reason))
+        problems.append(Problem(file, _loc(location), reason))
     return problems
 
 
 def _parse(model: type[M], data: Any, file: str, problems: list[Problem]) -> M | None:
+    if data is _UNREADABLE:
+        return None
     if not isinstance(data, dict):
         problems.append(Problem(file, "", f"must be a mapping of fields, found {type(data).__name__}"))
         return None
@@ -121,14 +134,18 @@ def _files(directory: Path) -> list[Path]:
     return sorted(p for p in directory.iterdir() if p.is_file() and p.suffix in _SUFFIXES)
 
 
+_UNREADABLE = object()
+
+
 def _load_file(path: Path, file: str, problems: list[Problem]) -> Any:
+    """The parsed file, or `_UNREADABLE` after recording why it could not be parsed."""
     try:
         return _read(path)
     except (yaml.YAMLError, json.JSONDecodeError) as error:
-        problems.append(Problem(file, "", f"not valid YAML/JSON: {error}".replace("\n", " ")))
+        problems.append(Problem(file, "", "not valid YAML/JSON: " + " ".join(str(error).split())))
     except UnicodeDecodeError:
         problems.append(Problem(file, "", "not UTF-8 text"))
-    return None
+    return _UNREADABLE
 
 
 def _load_departments(root: Path, problems: list[Problem]) -> list[Department]:
@@ -137,7 +154,7 @@ def _load_departments(root: Path, problems: list[Problem]) -> list[Department]:
         problems.append(Problem("departments.yaml", "", "file not found"))
         return []
     data = _load_file(path, path.name, problems)
-    if data is None:
+    if data is _UNREADABLE:
         return []
     if not isinstance(data, list):
         problems.append(Problem(path.name, "", "must be a list of departments"))

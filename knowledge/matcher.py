@@ -43,20 +43,20 @@ Entry = Procedure | GeneralEntry
 
 ANSWER_THRESHOLD = 0.62
 CLARIFY_THRESHOLD = 0.42
-# An answer also needs a lead over the runner-up, unless it is near certain.
+# An answer also needs a lead over the runner-up: two entries that fit as well are a question to ask.
 ANSWER_MARGIN = 0.06
-SURE_THRESHOLD = 0.85
 
 # Field weights of the lexical index: a hit in a name counts fully, elsewhere less.
 W_NAME = 1.0
-W_FAQ = 0.7
+W_FAQ = 0.5
 W_FIELD = 0.45
-W_SUMMARY = 0.3
+W_SUMMARY = 0.25
 # Weight of a question word that is part of an aspect cue ("lệ phí", "ở đâu"): it says what is asked,
 # not which procedure.
 W_CUE = 0.25
-# A word typed with diacritics that the knowledge base only has with other diacritics ("mưa" vs "mua").
-W_ACCENT_MISMATCH = 0.25
+# A word typed with diacritics that the knowledge base only has with other diacritics ("mưa" vs "mua"):
+# maybe a slip of the finger, more likely another word.
+W_ACCENT_MISMATCH = 0.3
 # An unknown word counts against every entry: it is content that nothing in the knowledge base explains.
 W_UNKNOWN = 0.6
 # A word corrected to a known one by fuzzy matching counts a little less than a word spelled right.
@@ -65,6 +65,11 @@ FUZZY_CUTOFF = 80.0
 TOP_K = 12
 
 COMBINE = (0.55, 0.25, 0.20)  # query coverage, name coverage, fuzzy similarity
+# The question is exactly one of the entry's names (title or alias), nothing more, nothing less: the editors
+# named this entry for these words, so it is preferred over entries that merely contain them.
+EXACT_NAME_BONUS = 0.08
+# An answer names a procedure: at least this share of one of its names must be in the question.
+MIN_NAME_COVERAGE = 0.5
 
 # Folded content words of a greeting or a thank-you with nothing else in it.
 _GREETING_WORDS = frozenset({"chao", "buoi", "sang", "trua", "chieu", "toi", "ca", "nha", "shop", "bot"})
@@ -77,6 +82,7 @@ class Candidate:
 
     entry: Entry
     score: float
+    name_coverage: float = 1.0
 
     @property
     def id(self) -> str:
@@ -134,9 +140,10 @@ class Answer:
 class _Name:
     """A name of an entry prepared for name coverage and fuzzy similarity."""
 
-    terms: frozenset[str]
+    pairs: tuple[tuple[str, str], ...]  # (folded, accented) content words
     mass: float
     text: str
+    folded: frozenset[str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,16 +161,16 @@ def _entry_texts(entry: Entry) -> list[tuple[str, float, bool]]:
     """(text, field weight, is a name) of everything indexed for an entry."""
     texts: list[tuple[str, float, bool]] = [(entry.title, W_NAME, True)]
     texts += [(alias, W_NAME, True) for alias in entry.aliases]
-    texts += [(item.q, W_FAQ, True) for item in entry.faq]
+    texts += [(item.q, W_FAQ, False) for item in entry.faq]
     if isinstance(entry, Procedure):
         texts.append((entry.field, W_FIELD, False))
         texts.append((entry.summary, W_SUMMARY, False))
     return texts
 
 
-def _content_tokens(normalized: Normalized) -> list[str]:
-    """Folded tokens that can identify an entry (particles and pronouns dropped)."""
-    return [f for a, f in zip(normalized.accented, normalized.folded, strict=True) if token_weight(a, f) > 0.0]
+def _content_pairs(normalized: Normalized) -> list[tuple[str, str]]:
+    """(folded, accented) words that can identify an entry (particles and pronouns dropped)."""
+    return [(f, a) for a, f in zip(normalized.accented, normalized.folded, strict=True) if token_weight(a, f) > 0.0]
 
 
 def _terms(tokens: list[str]) -> set[str]:
@@ -182,27 +189,28 @@ class Matcher:
         self.entries: list[Entry] = [*kb.procedures, *kb.general]
         self._by_id: dict[str, Entry] = {entry.id: entry for entry in self.entries}
         self._position: dict[str, int] = {entry.id: index for index, entry in enumerate(self.entries)}
+        # One posting list per term. Terms are folded syllables and bigrams ("giay", "giay_phep"), which
+        # match a question typed without diacritics, and the same with diacritics behind "=" ("=giấy"),
+        # which keep "lái" apart from "lại" when the citizen typed them.
         postings: dict[str, dict[int, float]] = defaultdict(dict)
-        self._variants: dict[str, set[str]] = defaultdict(set)
-        raw_names: list[list[tuple[list[str], str]]] = []
+        raw_names: list[list[tuple[list[tuple[str, str]], str]]] = []
         # Words of each entry's own title and aliases: a cue word inside them ("mai táng phí") is not a cue.
         self._own_words: list[frozenset[str]] = []
         for index, entry in enumerate(self.entries):
-            names: list[tuple[list[str], str]] = []
+            names: list[tuple[list[tuple[str, str]], str]] = []
             own: set[str] = set()
             for title in (entry.title, *entry.aliases):
-                own.update(normalize(title).folded)
+                own.update(f for f, _ in _content_pairs(normalize(title)))
             self._own_words.append(frozenset(own))
             for text, weight, is_name in _entry_texts(entry):
-                normalized = normalize(text)
-                for accented, folded in zip(normalized.accented, normalized.folded, strict=True):
-                    self._variants[folded].add(accented)
-                tokens = _content_tokens(normalized)
-                for term in _terms(tokens):
+                pairs = _content_pairs(normalize(text))
+                folded = [f for f, _ in pairs]
+                accented = ["=" + a for _, a in pairs]
+                for term in _terms(folded) | _terms(accented):
                     row = postings[term]
                     row[index] = min(1.0, row.get(index, 0.0) + weight)
-                if is_name and tokens:
-                    names.append((tokens, " ".join(tokens)))
+                if is_name and pairs:
+                    names.append((pairs, " ".join(folded)))
             raw_names.append(names)
         count = len(self.entries)
         self._postings: dict[str, list[tuple[int, float]]] = {t: list(r.items()) for t, r in postings.items()}
@@ -210,9 +218,19 @@ class Matcher:
             term: math.log(1.0 + (count - len(rows) + 0.5) / (len(rows) + 0.5)) for term, rows in postings.items()
         }
         self._idf_unknown = math.log(1.0 + (count + 0.5) / 0.5)
-        self._vocabulary = sorted(t for t in self._postings if "_" not in t and len(t) >= 3 and not t.isdigit())
+        self._vocabulary = sorted(
+            t for t in self._postings if t[0] != "=" and "_" not in t and len(t) >= 3 and not t.isdigit()
+        )
         self._names: list[list[_Name]] = [
-            [_Name(frozenset(tokens), sum(self._idf.get(t, 0.0) for t in set(tokens)), text) for tokens, text in names]
+            [
+                _Name(
+                    tuple(pairs),
+                    sum(self._idf.get(f, 0.0) for f in {f for f, _ in pairs}),
+                    text,
+                    frozenset(f for f, _ in pairs),
+                )
+                for pairs, text in names
+            ]
             for names in raw_names
         ]
 
@@ -232,13 +250,15 @@ class Matcher:
         if top is None or top.score < CLARIFY_THRESHOLD:
             return self._fallback(question, None, [c for c in ranked[:3] if c.score >= 0.2])
         runner_up = ranked[1].score if len(ranked) > 1 else 0.0
-        confident = top.score >= ANSWER_THRESHOLD and (
-            top.score - runner_up >= ANSWER_MARGIN or top.score >= SURE_THRESHOLD
+        confident = (
+            top.score >= ANSWER_THRESHOLD
+            and top.score - runner_up >= ANSWER_MARGIN
+            and top.name_coverage >= MIN_NAME_COVERAGE
         )
         if confident:
             aspect = self._aspect_for(query, top.entry)
             return self._answer(question, top.entry, aspect, ranked[:3], query)
-        shortlist = [c for c in ranked[:3] if c.score >= max(CLARIFY_THRESHOLD * 0.8, top.score - 0.2)]
+        shortlist = [c for c in ranked[:3] if c.score >= max(CLARIFY_THRESHOLD, top.score - 0.2)]
         return self._clarify(question, query.aspect, shortlist)
 
     def answer_aspect(self, entry_id: str, aspect: str) -> Answer:
@@ -254,33 +274,40 @@ class Matcher:
         normalized = normalize(question[:500])
         cues = find_cues(normalized.accented, normalized.folded)
         cue_positions = {position for hit in cues for position in range(hit.start, hit.end)}
-        token_weights: list[tuple[str, float]] = []
+        # (term, weight, typed with diacritics that the knowledge base has) per useful word
+        words: list[tuple[str, str, float, bool]] = []
         unknown_mass = 0.0
         for position, (accented, folded) in enumerate(zip(normalized.accented, normalized.folded, strict=True)):
             weight = token_weight(accented, folded)
             if weight == 0.0:
                 continue
-            if position in cue_positions:
+            in_cue = position in cue_positions
+            if in_cue:
                 weight *= W_CUE
             if folded.isdigit():
                 weight *= 0.3
             if folded not in self._idf:
-                corrected = self._correct(folded)
+                corrected = None if in_cue else self._correct(folded)
                 if corrected is None:
-                    unknown_mass += weight * W_UNKNOWN * self._idf_unknown
+                    # content nothing in the knowledge base explains (a cue word is explained: it is the aspect)
+                    unknown_mass += 0.0 if in_cue else weight * W_UNKNOWN * self._idf_unknown
                     continue
-                folded, weight = corrected, weight * W_CORRECTED
-            elif accented != folded and accented not in self._variants.get(folded, ()):
-                weight *= W_ACCENT_MISMATCH
-            token_weights.append((folded, weight))
+                words.append((corrected, corrected, weight * W_CORRECTED, False))
+            elif accented == folded:
+                words.append((folded, accented, weight, False))
+            elif "=" + accented in self._idf:
+                words.append((folded, accented, weight, True))
+            else:  # typed with other diacritics than any word we know: "mưa" is not "mua"
+                words.append((folded, accented, weight * W_ACCENT_MISMATCH, False))
         weights: dict[str, float] = {}
-        for term, weight in token_weights:
+        for folded, accented, weight, exact in words:
+            term = "=" + accented if exact else folded
             weights[term] = max(weights.get(term, 0.0), weight)
-        for (first, w1), (second, w2) in zip(token_weights, token_weights[1:], strict=False):
-            bigram = f"{first}_{second}"
+        for (f1, a1, w1, e1), (f2, a2, w2, e2) in zip(words, words[1:], strict=False):
+            bigram = f"={a1}_={a2}" if e1 and e2 else f"{f1}_{f2}"
             if bigram in self._idf:
                 weights[bigram] = max(weights.get(bigram, 0.0), min(w1, w2))
-        content = [term for term, weight in token_weights if weight >= 0.5]
+        content = [folded for folded, _, weight, _ in words if weight >= 0.5]
         return _Query(
             normalized=normalized,
             cues=cues,
@@ -288,7 +315,7 @@ class Matcher:
             weights=weights,
             unknown_mass=unknown_mass,
             content=" ".join(content),
-            content_terms=frozenset(term for term, weight in token_weights if weight >= 0.5),
+            content_terms=frozenset(content),
         )
 
     def _correct(self, token: str) -> str | None:
@@ -327,22 +354,30 @@ class Matcher:
         ranked = []
         for index, raw in shortlist:
             coverage = raw / total
-            name_coverage, similarity = self._name_signals(index, query, query_terms)
+            name_coverage, similarity, exact = self._name_signals(index, query, query_terms)
             score = COMBINE[0] * coverage + COMBINE[1] * name_coverage + COMBINE[2] * similarity
-            ranked.append(Candidate(self.entries[index], min(1.0, score)))
+            score = (score + EXACT_NAME_BONUS * exact) / (1.0 + EXACT_NAME_BONUS)
+            ranked.append(Candidate(self.entries[index], min(1.0, score), name_coverage))
         ranked.sort(key=lambda candidate: -candidate.score)
         return ranked
 
-    def _name_signals(self, index: int, query: _Query, query_terms: set[str]) -> tuple[float, float]:
+    def _name_signals(self, index: int, query: _Query, query_terms: set[str]) -> tuple[float, float, bool]:
+        """Best share of a name found in the question, best fuzzy similarity, and whether a name is exact."""
         best_coverage = 0.0
         best_similarity = 0.0
+        exact = False
         for name in self._names[index]:
             if name.mass > 0.0:
-                found = sum(self._idf.get(term, 0.0) for term in name.terms & query_terms)
-                best_coverage = max(best_coverage, found / name.mass)
+                found = {f for f, a in name.pairs if f in query_terms or "=" + a in query_terms}
+                best_coverage = max(best_coverage, sum(self._idf[f] for f in found) / name.mass)
+                exact = exact or (len(found) == len(name.folded) and name.folded == query.content_terms)
             if query.content:
-                best_similarity = max(best_similarity, fuzz.token_set_ratio(query.content, name.text) / 100.0)
-        return best_coverage, best_similarity
+                # token_set_ratio forgives extra words, token_sort_ratio does not: half of each
+                similarity = fuzz.token_set_ratio(query.content, name.text) + fuzz.token_sort_ratio(
+                    query.content, name.text
+                )
+                best_similarity = max(best_similarity, similarity / 200.0)
+        return best_coverage, best_similarity, exact
 
     def _aspect_for(self, query: _Query, entry: Entry) -> str:
         """The aspect asked, ignoring cue words that are part of the entry's own name ("mai táng phí")."""

@@ -77,7 +77,7 @@ class ProcessingTime(_Record):
     @model_validator(mode="after")
     def _explained_when_open(self) -> ProcessingTime:
         if self.days is None and not self.text:
-            raise ValueError("days is null: give the rule in text")
+            raise ValueError("days: is null, so give the rule in text")
         return self
 
 
@@ -156,7 +156,8 @@ class Procedure(_Record):
         for index, fee in enumerate(self.fees):
             if fee.amount is None and not (fee.note or self.fees_note or self.uncertain):
                 raise ValueError(
-                    f"fees.{index}.amount is null: say in note or fees_note who sets it, or list the doubt in uncertain"
+                    f"fees.{index}.amount: is null, so say in note or fees_note who sets it (never invent an "
+                    "amount), or list the doubt in uncertain"
                 )
         return self
 
