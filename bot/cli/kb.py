@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from bot.cli.kbsync import register_sync
 from bot.settings import Settings
 from knowledge import CentreInfo, KnowledgeBase, KnowledgeBaseError, Matcher, load_knowledge_base
 from knowledge.importer import import_procedures
@@ -143,7 +144,7 @@ def _register_import(kb_sub: SubParsers) -> None:
 
 
 # Subcommands of `motcua kb`, in help order. `kb sync` is added by appending its `_register_sync`.
-KB_COMMANDS: list[Callable[[SubParsers], None]] = [_register_check, _register_import]
+KB_COMMANDS: list[Callable[[SubParsers], None]] = [_register_check, _register_import, register_sync]
 
 
 def register(sub: SubParsers) -> None:
