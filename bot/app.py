@@ -36,7 +36,7 @@ CLOCK: web.AppKey[Clock] = web.AppKey("clock")
 # reports, dashboard). Each is `setup_x(app)`; adding a feature is one line here.
 FEATURE_SETUPS: list[str] = [
     "bot.channels.setup:setup_channels",
-    "handlers.notifications:setup_notifications",
+    "bot.journeys:setup_journeys",
     "bot.scheduler:setup_scheduler",
     "bot.reports:setup_reports",
     "bot.dashboard:setup_dashboard",
