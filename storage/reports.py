@@ -318,8 +318,7 @@ async def compute_summary(
     top: int = TOP_PROCEDURES,
 ) -> Summary:
     """The report of `period` (for one department when `department_id` is given)."""
-    if department_id is not None and await session.get(Department, department_id) is None:
-        raise InvalidInput(f"Unknown department {department_id!r}", code="unknown_department")
+    await check_department(session, department_id)
     dialect = _dialect(session, tz, period)
     start, end = period.bounds(tz)
     as_of, overdue_cutoff = _as_of(period, tz, now)
@@ -402,6 +401,12 @@ async def compute_summary(
     )
 
 
+async def check_department(session: AsyncSession, department_id: str | None) -> None:
+    """InvalidInput unless the department exists (None means every department)."""
+    if department_id is not None and await session.get(Department, department_id) is None:
+        raise InvalidInput(f"Unknown department {department_id!r}", code="unknown_department")
+
+
 async def _department_names(session: AsyncSession, ids: Iterable[str]) -> dict[str, str]:
     wanted = list(ids)
     if not wanted:
@@ -459,6 +464,7 @@ async def monthly_trend(
     session: AsyncSession, period: Period, *, tz: ZoneInfo, department_id: str | None = None
 ) -> list[MonthFigures]:
     """Received, resolved and late dossiers per local month of the period (every month listed)."""
+    await check_department(session, department_id)
     dialect = _dialect(session, tz, period)
     start, end = period.bounds(tz)
     months: dict[str, MonthFigures] = {}
@@ -514,6 +520,7 @@ async def overdue_dossiers(
     session: AsyncSession, *, tz: ZoneInfo, now: datetime, department_id: str | None = None, limit: int = 50
 ) -> tuple[list[OverdueDossier], int]:
     """Open dossiers whose original appointment day has passed (oldest first), and how many there are."""
+    await check_department(session, department_id)
     today = now.astimezone(tz).date()
     cutoff = local_midnight(today, tz)
     conditions: list[ColumnElement[bool]] = [
@@ -558,6 +565,7 @@ __all__ = [
     "Period",
     "ProcedureFigures",
     "Summary",
+    "check_department",
     "compute_summary",
     "local_midnight",
     "month_period",
