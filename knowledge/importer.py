@@ -20,7 +20,7 @@ from typing import Any, NamedTuple
 import yaml
 from pydantic import ValidationError
 
-from knowledge.loader import BUNDLED_PATH, KnowledgeBaseError, Problem, _load_departments
+from knowledge.loader import BUNDLED_PATH, KnowledgeBaseError, Problem, _load_departments, _validation_problems
 from knowledge.models import Department, Procedure
 from knowledge.normalize import fold, slugify
 
@@ -319,7 +319,7 @@ def row_to_record(row: dict[str, str], departments: list[Department], today: dat
     return record
 
 
-def _column_of(location: tuple[int | str, ...]) -> str:
+def _column_of(location: tuple[str, ...]) -> str:
     head = str(location[0]) if location else ""
     if head == "processing_time" and len(location) > 1 and location[1] == "text":
         return "processing_text"
@@ -373,9 +373,9 @@ def import_procedures(source: Path, kb_path: Path | None = None, today: date | N
             result.problems.append(RowProblem(number, error.column, error.reason))
             continue
         except ValidationError as error:
-            for item in error.errors():
-                reason = item["msg"].removeprefix("Value error, ")
-                result.problems.append(RowProblem(number, _column_of(item["loc"]), reason))
+            for problem in _validation_problems("", error):
+                location = tuple(problem.field.split(".")) if problem.field else ()
+                result.problems.append(RowProblem(number, _column_of(location), problem.reason))
             continue
         if record["id"] in seen:
             result.problems.append(

@@ -109,6 +109,8 @@ def _validation_problems(file: str, error: ValidationError) -> list[Problem]:
             reason = "unknown field (check the spelling against knowledge/FORMAT.md)"
         elif item["type"] == "missing":
             reason = "required field is missing"
+        elif item["type"] == "string_type" and isinstance(item.get("input"), dict):
+            reason = 'must be text, but YAML read a mapping: the text contains ": "; put the whole text in quotes'
         elif item["type"] == "string_type" and isinstance(item.get("input"), int | float):
             reason = f'must be text; write it in quotes ("{item["input"]}")'
         problems.append(Problem(file, _loc(location), reason))

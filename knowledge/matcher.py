@@ -64,10 +64,13 @@ W_CORRECTED = 0.8
 FUZZY_CUTOFF = 80.0
 TOP_K = 12
 
-COMBINE = (0.55, 0.25, 0.20)  # query coverage, name coverage, fuzzy similarity
+COMBINE = (0.50, 0.35, 0.15)  # query coverage, name coverage, fuzzy similarity
 # The question is exactly one of the entry's names (title or alias), nothing more, nothing less: the editors
 # named this entry for these words, so it is preferred over entries that merely contain them.
 EXACT_NAME_BONUS = 0.08
+# A general entry answers a kind of question ("... ở đâu" is the address, "mấy giờ" the hours): when the
+# aspect asked is one its own names ask, that is evidence for it.
+GENERAL_ASPECT_BONUS = 0.1
 # An answer names a procedure: at least this share of one of its names must be in the question.
 MIN_NAME_COVERAGE = 0.5
 
@@ -194,14 +197,21 @@ class Matcher:
         # which keep "lái" apart from "lại" when the citizen typed them.
         postings: dict[str, dict[int, float]] = defaultdict(dict)
         raw_names: list[list[tuple[list[tuple[str, str]], str]]] = []
-        # Words of each entry's own title and aliases: a cue word inside them ("mai táng phí") is not a cue.
-        self._own_words: list[frozenset[str]] = []
+        # Word pairs of each entry's own title and aliases: a cue word inside them ("mai táng phí") is no cue.
+        self._own_bigrams: list[frozenset[str]] = []
+        self._general_aspects: list[frozenset[str]] = []
         for index, entry in enumerate(self.entries):
+            aspects: set[str] = set()
+            if isinstance(entry, GeneralEntry):
+                for title in (entry.title, *entry.aliases):
+                    normalized = normalize(title)
+                    aspects.update(hit.aspect for hit in find_cues(normalized.accented, normalized.folded))
+            self._general_aspects.append(frozenset(aspects))
             names: list[tuple[list[tuple[str, str]], str]] = []
             own: set[str] = set()
             for title in (entry.title, *entry.aliases):
-                own.update(f for f, _ in _content_pairs(normalize(title)))
-            self._own_words.append(frozenset(own))
+                own.update(_terms(list(normalize(title).folded)))
+            self._own_bigrams.append(frozenset(term for term in own if "_" in term))
             for text, weight, is_name in _entry_texts(entry):
                 pairs = _content_pairs(normalize(text))
                 folded = [f for f, _ in pairs]
@@ -356,6 +366,9 @@ class Matcher:
             coverage = raw / total
             name_coverage, similarity, exact = self._name_signals(index, query, query_terms)
             score = COMBINE[0] * coverage + COMBINE[1] * name_coverage + COMBINE[2] * similarity
+            if query.aspect in self._general_aspects[index]:
+                score += GENERAL_ASPECT_BONUS
+                name_coverage = min(1.0, name_coverage + 0.25)  # the aspect words name it too
             score = (score + EXACT_NAME_BONUS * exact) / (1.0 + EXACT_NAME_BONUS)
             ranked.append(Candidate(self.entries[index], min(1.0, score), name_coverage))
         ranked.sort(key=lambda candidate: -candidate.score)
@@ -380,12 +393,20 @@ class Matcher:
         return best_coverage, best_similarity, exact
 
     def _aspect_for(self, query: _Query, entry: Entry) -> str:
-        """The aspect asked, ignoring cue words that are part of the entry's own name ("mai táng phí")."""
+        """The aspect asked, ignoring cue words that belong to the entry's own name ("hỗ trợ mai táng phí",
+        "cơ sở đủ điều kiện ...") — a cue is part of the name when it is joined to a neighbouring word as
+        in one of the entry's names."""
         if isinstance(entry, GeneralEntry):
             return "overview"
-        names = self._own_words[self._index_of(entry)]
+        joined = self._own_bigrams[self._index_of(entry)]
+        folded = query.normalized.folded
         kept = [
-            hit for hit in query.cues if not all(query.normalized.folded[i] in names for i in range(hit.start, hit.end))
+            hit
+            for hit in query.cues
+            if not (
+                (hit.start > 0 and f"{folded[hit.start - 1]}_{folded[hit.start]}" in joined)
+                or (hit.end < len(folded) and f"{folded[hit.end - 1]}_{folded[hit.end]}" in joined)
+            )
         ]
         return choose_aspect(kept)
 

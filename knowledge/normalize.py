@@ -113,6 +113,10 @@ ABBREVIATIONS: dict[str, str] = {
     "đc": "được",
     "dk": "đăng ký",
     "đk": "đăng ký",
+    "dky": "đăng ký",
+    "đky": "đăng ký",
+    "dki": "đăng ký",
+    "đki": "đăng ký",
     "bn": "bao nhiêu",
     "bnh": "bao nhiêu",
     "bnhieu": "bao nhiêu",
@@ -244,25 +248,25 @@ STOPWORDS: frozenset[str] = _words(
 FOLDED_STOPWORDS: frozenset[str] = _words(
     """
     a ah ha nhe nha oi vay khong duoc em anh minh toi tui chau admin ad ong da vang ok oke okay nhi voi
-    va hay hoac cua cho muon biet xin vui roi nay kia thoi gi nao sao ai bao nhieu may khi phai nen
+    va hay hoac cua cho muon biet xin vui roi nay kia thoi gi nao sao ai nhieu may khi phai nen
     bi se ra vao o nhung cac mot moi nguoi nhu co thi ma
     """
 )
 # Diacritics-free spellings that are often a particle but also a content word ("can" = cần / căn,
-# "the" = thế / thẻ, "la" = là / lá, "ban" = bạn / bán / bản, "hoi" = hỏi / hội, "dau" = đâu / đầu).
-FOLDED_WEAK: frozenset[str] = _words("can the la ban hoi dau lam chi tai do dang")
+# "the" = thế / thẻ, "la" = là / lá, "ban" = bạn / bán / bản, "hoi" = hỏi / hội, "dau" = đâu / đầu,
+# "bao" = bao (nhiêu) / bảo (hiểm) / báo (tử)).
+FOLDED_WEAK: frozenset[str] = _words("can the la ban hoi dau lam chi tai do dang bao")
 
 
 def token_weight(accented: str, folded: str) -> float:
     """How much a query token counts for finding a procedure: 0 for particles, less for ambiguous ones."""
-    if accented in STOPWORDS:
-        return 0.0
-    if accented == folded:
+    if accented == folded:  # typed without diacritics: only the folded lists can tell
         if folded in FOLDED_STOPWORDS:
             return 0.0
         if folded in FOLDED_WEAK:
             return 0.35
-    return 1.0
+        return 1.0
+    return 0.0 if accented in STOPWORDS else 1.0
 
 
 _FILLER_TAIL = {"a", "ạ", "à", "ơi", "oi", "nhe", "nha", "nhé", "ha", "hả", "vay", "vậy", "admin"}

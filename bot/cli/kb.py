@@ -38,7 +38,7 @@ def create_matcher(settings: Settings) -> Matcher:
 def _print_problems(error: KnowledgeBaseError) -> None:
     for problem in error.problems:
         print(f"{problem.file}: {problem.field or '-'}: {problem.reason}")
-    print(f"{len(error.problems)} problem(s); see knowledge/FORMAT.md", file=sys.stderr)
+    print(f"{len(error.problems)} problem(s); see knowledge/FORMAT.md")
 
 
 # --- motcua ask ---------------------------------------------------------------------------------------
