@@ -2,13 +2,31 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+MIGRATION_LOCK_KEY = 7401001  # the key bot.app.migrate_and_sync takes when a replica starts
+
+
+@asynccontextmanager
+async def migration_lock(engine: AsyncEngine) -> AsyncIterator[None]:
+    """Hold PostgreSQL's advisory lock so concurrent upgrades (CLI, replicas starting) run one at a time."""
+    if engine.dialect.name != "postgresql":
+        yield
+        return
+    async with engine.connect() as conn:
+        await conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+        try:
+            yield
+        finally:
+            await conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK_KEY})
 
 
 def alembic_config(url: str | None = None) -> Config:

@@ -7,7 +7,7 @@ import asyncio
 
 from bot.settings import Settings
 from storage.db import create_engine
-from storage.migrate import current_revision, upgrade
+from storage.migrate import current_revision, migration_lock, upgrade
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -25,7 +25,8 @@ def run_upgrade(args: argparse.Namespace, settings: Settings) -> int:
     async def go() -> str | None:
         engine = create_engine(settings.database_url)
         try:
-            await upgrade(engine, args.revision)
+            async with migration_lock(engine):
+                await upgrade(engine, args.revision)
             return await current_revision(engine)
         finally:
             await engine.dispose()
