@@ -10,6 +10,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from bot import keys
+from bot.cli.recipients import add_demo_recipients
 from bot.demo import load_demo
 from bot.runtime import open_app
 from bot.settings import Settings
@@ -57,7 +58,7 @@ def run_demo(args: argparse.Namespace, settings: Settings) -> int:
 
 
 # Other features add demo data (officer recipients, ratings) with `async def f(app)`.
-DEMO_EXTRAS: list = []
+DEMO_EXTRAS: list = [add_demo_recipients]
 
 
 def _progress_bar(total: int) -> Callable[[int], None]:

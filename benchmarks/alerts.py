@@ -1,0 +1,197 @@
+"""Scheduled-work benchmark: officer alerts at 1,000,000 dossiers, and the outbox drain rate.
+
+Run `python -m benchmarks.alerts [--url postgresql+asyncpg://postgres@127.0.0.1/] [--dossiers N] [--keep]`.
+
+1. Alerts. A scratch PostgreSQL database is created on the server of `--url`, migrated, given the
+   departments and procedures of the bundled knowledge base, and filled with N dossiers spread over three
+   years with `INSERT … SELECT generate_series` (about 3 % open, the rest resolved or returned, a few
+   overdue stragglers). The officer alert of every department is computed `--repeat` times; the median
+   and worst times are printed (target ≤ 1 s) with the plan of the counting query.
+2. Outbox drain. Messages are queued on the `telegram` channel and drained by the outbox worker
+   (`bot/outbox.py`, the channels feature) against a fake Bot API on 127.0.0.1 that answers 429 when
+   more than the allowed rate arrives; the achieved rate is printed as a share of the allowed rate
+   (target ≥ 90 % with zero 429s). Skipped, with the reason, when the outbox worker is not in this build.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import sys
+import time
+import uuid
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.app import catalogue_specs, create_calendar, load_knowledge
+from bot.settings import Settings
+from storage.alerts import alert_window, compute_alerts
+from storage.catalogue import sync_catalogue
+from storage.db import create_engine, create_sessionmaker
+from storage.migrate import upgrade
+
+DEFAULT_URL = "postgresql+asyncpg://postgres@127.0.0.1/"
+
+FILL_SQL = """
+WITH procs AS (
+  SELECT array_agg(id ORDER BY id) AS ids, array_agg(department_id ORDER BY id) AS depts, count(*) AS n
+  FROM procedures
+), params AS (
+  SELECT CAST(:now AS timestamptz) AS now, CAST(:n AS float8) AS total
+)
+INSERT INTO dossiers (code, code_key, procedure_id, department_id, applicant_name, applicant_phone, channel,
+                      return_method, status, received_at, due_at, original_due_at, resolved_at, returned_at,
+                      created_at, updated_at)
+SELECT 'BENCH-' || lpad(g::text, 8, '0'),
+       'BENCH' || lpad(g::text, 8, '0'),
+       procs.ids[1 + g % procs.n], procs.depts[1 + g % procs.n], 'Nguyễn Văn A', '0912345678',
+       (ARRAY['direct', 'online', 'postal'])[1 + g % 3], 'counter',
+       CASE
+         WHEN s.recent THEN
+           (ARRAY['received', 'in_progress', 'in_progress', 'needs_supplement', 'awaiting_payment', 'suspended',
+                  'result_ready', 'result_ready', 'returned', 'returned'])[1 + (g * 7) % 10]
+         WHEN g % 200 = 0 THEN 'in_progress'
+         WHEN g % 50 = 1 THEN 'rejected'
+         WHEN g % 97 = 2 THEN 'result_ready'
+         ELSE 'returned'
+       END,
+       s.received_at, s.due_at, s.due_at,
+       CASE WHEN s.recent THEN NULL ELSE s.due_at - interval '1 day' END,
+       CASE WHEN s.recent THEN NULL ELSE s.due_at END,
+       s.received_at, s.received_at
+FROM generate_series(1, :n) AS g
+CROSS JOIN procs
+CROSS JOIN params
+CROSS JOIN LATERAL (
+  SELECT params.now - interval '3 years' * (1 - g / params.total) AS received_at
+) AS r
+CROSS JOIN LATERAL (
+  SELECT r.received_at,
+         r.received_at + interval '1 day' * (5 + g % 15) AS due_at,
+         r.received_at > params.now - interval '30 days' AS recent
+) AS s
+"""
+
+
+async def _admin(url: str, statement: str) -> None:
+    import asyncpg
+
+    parsed = make_url(url)
+    conn = await asyncpg.connect(
+        host=parsed.host or "127.0.0.1",
+        port=parsed.port or 5432,
+        user=parsed.username or "postgres",
+        password=parsed.password,
+        database=parsed.database or "postgres",
+    )
+    try:
+        await conn.execute(statement)
+    finally:
+        await conn.close()
+
+
+async def fill(engine: AsyncEngine, n: int, now: datetime) -> float:
+    """Create the schema and N dossiers; returns seconds spent."""
+    started = time.perf_counter()
+    await upgrade(engine)
+    kb, _matcher = load_knowledge(Settings(_env_file=None))  # type: ignore[call-arg]
+    departments, procedures = catalogue_specs(kb)
+    async with create_sessionmaker(engine).begin() as session:
+        await sync_catalogue(session, departments, procedures)
+    async with engine.begin() as conn:
+        step = 250_000
+        for lo in range(0, n, step):
+            hi = min(n, lo + step)
+            sql = FILL_SQL.replace("generate_series(1, :n)", f"generate_series({lo + 1}, {hi})")
+            await conn.execute(text(sql), {"n": n, "now": now})
+            print(f"  filled {hi:,}/{n:,}", file=sys.stderr)
+    async with engine.connect() as conn:
+        conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+        await conn.execute(text("VACUUM ANALYZE dossiers"))
+    return time.perf_counter() - started
+
+
+async def time_alerts(engine: AsyncEngine, day: date, repeat: int) -> dict[str, Any]:
+    calendar = create_calendar(Settings(_env_file=None))  # type: ignore[call-arg]
+    window = alert_window(calendar, day, 2)
+    sessionmaker = create_sessionmaker(engine)
+    timings: list[float] = []
+    alerts: dict[str, Any] = {}
+    for _ in range(repeat):
+        started = time.perf_counter()
+        async with sessionmaker() as session:
+            alerts = await compute_alerts(session, window)
+        timings.append(time.perf_counter() - started)
+    async with engine.connect() as conn:
+        open_rows = (
+            await conn.execute(
+                text(
+                    "SELECT count(*) FROM dossiers WHERE status IN "
+                    "('received', 'in_progress', 'needs_supplement', 'awaiting_payment')"
+                )
+            )
+        ).scalar_one()
+        plan = await conn.execute(
+            text(
+                "EXPLAIN (ANALYZE, BUFFERS) SELECT department_id, count(*) FROM dossiers "
+                "WHERE status IN ('received', 'in_progress', 'needs_supplement', 'awaiting_payment') "
+                "AND due_at < :end GROUP BY department_id"
+            ),
+            {"end": window.window_end},
+        )
+        plan_text = "\n".join("    " + row[0] for row in plan)
+    return {"timings": timings, "alerts": alerts, "open": open_rows, "plan": plan_text}
+
+
+async def run_alerts(url: str, n: int, repeat: int, keep: bool) -> None:
+    name = f"motcua_bench_{uuid.uuid4().hex[:8]}"
+    await _admin(url, f'CREATE DATABASE "{name}"')
+    bench_url = make_url(url).set(database=name).render_as_string(hide_password=False)
+    engine = create_engine(bench_url)
+    now = datetime.now(UTC)
+    try:
+        print(f"alerts: filling {name} with {n:,} dossiers …", file=sys.stderr)
+        seconds = await fill(engine, n, now)
+        print(f"alerts: fill took {seconds:.1f} s", file=sys.stderr)
+        result = await time_alerts(engine, now.date(), repeat)
+    finally:
+        await engine.dispose()
+        if not keep:
+            await _admin(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    timings = result["timings"]
+    alerts = result["alerts"]
+    print(f"officer alerts over {n:,} dossiers ({result['open']:,} open) in PostgreSQL, {len(alerts)} departments:")
+    print(
+        f"  median {statistics.median(timings) * 1000:.1f} ms, worst {max(timings) * 1000:.1f} ms ({len(timings)} runs)"
+    )
+    print(f"  target ≤ 1000 ms: {'met' if max(timings) <= 1.0 else 'NOT met'}")
+    sample = next(iter(alerts.values()), None)
+    if sample is not None:
+        print(
+            f"  e.g. {sample.department_name}: {sample.due_today} today, {sample.due_soon} soon, "
+            f"{sample.overdue} overdue, urgent {', '.join(sample.urgent_codes)}"
+        )
+    print("  plan of the counting query:")
+    print(result["plan"])
+    if keep:
+        print(f"  kept database {name}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--url", default=DEFAULT_URL, help="PostgreSQL server (a scratch database is created)")
+    parser.add_argument("--dossiers", type=int, default=1_000_000)
+    parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument("--keep", action="store_true", help="keep the scratch database")
+    args = parser.parse_args(argv)
+    asyncio.run(run_alerts(args.url, args.dossiers, args.repeat, args.keep))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
