@@ -12,10 +12,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import exists, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from storage.models import OutboxMessage, utcnow
 
@@ -69,8 +70,14 @@ async def claim_due(
     lease: timedelta,
     channels: Sequence[str] | None = None,
     now: datetime | None = None,
+    in_order: bool = False,
 ) -> list[OutboxMessage]:
-    """Claim up to `limit` due messages for `lease`; another worker will not get them meanwhile."""
+    """Claim up to `limit` due messages for `lease`; another worker will not get them meanwhile.
+
+    With `in_order`, a message is claimable only when no earlier message to the same recipient is still
+    open (pending, deferred or being sent): one chat's messages go out in order, one at a time, while a
+    chat that is backing off (429, rate limit) holds up nobody else.
+    """
     now = now or utcnow()
     query = (
         select(OutboxMessage.id)
@@ -79,11 +86,21 @@ async def claim_due(
         .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
         .limit(limit)
     )
+    if in_order:
+        earlier = aliased(OutboxMessage)
+        query = query.where(
+            ~exists().where(
+                earlier.channel == OutboxMessage.channel,
+                earlier.recipient == OutboxMessage.recipient,
+                earlier.status.in_((PENDING, SENDING)),
+                earlier.id < OutboxMessage.id,
+            )
+        )
     if channels:
         query = query.where(OutboxMessage.channel.in_(list(channels)))
     bind = session.bind
     if bind is not None and bind.dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
+        query = query.with_for_update(skip_locked=True, of=OutboxMessage)
     ids = list((await session.execute(query)).scalars())
     if not ids:
         return []
@@ -99,3 +116,92 @@ async def claim_due(
         select(OutboxMessage).where(OutboxMessage.id.in_(ids), OutboxMessage.locked_until == now + lease)
     )
     return list(result.scalars())
+
+
+# --- the worker's verdicts on claimed messages ---------------------------------------------------------
+# Each update is conditional on the claim (`locked_until` still the lease the worker got): a worker whose
+# lease ran out and whose message another worker took over changes nothing.
+
+
+def _claimed(message_id: int, lease_until: datetime) -> Any:
+    return (OutboxMessage.id == message_id) & (OutboxMessage.locked_until == lease_until)
+
+
+async def mark_sent(
+    session: AsyncSession, message_id: int, lease_until: datetime, platform_message_id: str | None = None
+) -> bool:
+    """The platform accepted the message."""
+    result = await session.execute(
+        update(OutboxMessage)
+        .where(_claimed(message_id, lease_until))
+        .values(
+            status=SENT,
+            sent_at=utcnow(),
+            locked_until=None,
+            attempts=OutboxMessage.attempts + 1,
+            platform_message_id=platform_message_id[:64] if platform_message_id else None,
+            last_error=None,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return bool(getattr(result, "rowcount", 0))
+
+
+async def mark_retry(
+    session: AsyncSession, message_id: int, lease_until: datetime, next_attempt_at: datetime, error: str
+) -> bool:
+    """The attempt failed; try again at `next_attempt_at` (the attempt counts)."""
+    result = await session.execute(
+        update(OutboxMessage)
+        .where(_claimed(message_id, lease_until))
+        .values(
+            status=PENDING,
+            locked_until=None,
+            attempts=OutboxMessage.attempts + 1,
+            next_attempt_at=next_attempt_at,
+            last_error=error[:2000],
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return bool(getattr(result, "rowcount", 0))
+
+
+async def mark_deferred(session: AsyncSession, message_id: int, lease_until: datetime, until: datetime) -> bool:
+    """Not attempted (a rate limit said wait); due again at `until`, no attempt counted."""
+    result = await session.execute(
+        update(OutboxMessage)
+        .where(_claimed(message_id, lease_until))
+        .values(status=PENDING, locked_until=None, next_attempt_at=until)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(getattr(result, "rowcount", 0))
+
+
+async def mark_given_up(
+    session: AsyncSession, message_id: int, lease_until: datetime, status: str, error: str, *, attempted: bool = True
+) -> bool:
+    """Final failure: `failed` (kept failing, or refused) or `undeliverable` (the user cannot be reached)."""
+    if status not in (FAILED, UNDELIVERABLE):
+        raise ValueError(f"not a final failure status: {status}")
+    values: dict[str, Any] = {"status": status, "locked_until": None, "last_error": error[:2000]}
+    if attempted:
+        values["attempts"] = OutboxMessage.attempts + 1
+    result = await session.execute(
+        update(OutboxMessage)
+        .where(_claimed(message_id, lease_until))
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(getattr(result, "rowcount", 0))
+
+
+async def list_messages(
+    session: AsyncSession, *, status: str | None = None, channel: str | None = None, limit: int = 100
+) -> list[OutboxMessage]:
+    """Newest first, for the API (failed messages are reported, not dropped)."""
+    query = select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(limit)
+    if status:
+        query = query.where(OutboxMessage.status == status)
+    if channel:
+        query = query.where(OutboxMessage.channel == channel)
+    return list((await session.execute(query)).scalars())

@@ -1,0 +1,121 @@
+"""Wiring of the channels: webhook routes, the PTB application, the Zalo client, the inbox and the outbox.
+
+`setup_channels(app)` is listed in `bot.app.FEATURE_SETUPS`. Resources open in cleanup contexts (in order:
+the write gate, inbox writer and pipeline; Telegram; Zalo; the console sender). The inbox and outbox
+workers start in `on_startup`, after every feature's cleanup context has registered its senders, and stop
+in `on_shutdown`, before those resources close. Workers run only when `WORKERS_ENABLED`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from bot import keys
+from bot.channels.base import register_sender
+from bot.channels.console import ConsoleChannel
+from bot.channels.telegram import telegram_ctx, telegram_webhook
+from bot.channels.zalo import zalo_ctx, zalo_webhook
+from bot.inbox import (
+    INBOX_ADAPTERS,
+    INBOX_WORKERS,
+    INBOX_WRITER,
+    PIPELINE,
+    WRITE_GATE,
+    InboxWorkers,
+    InboxWriter,
+    create_write_gate,
+)
+from bot.outbox import OutboxWorker, list_outbox, senders_of
+from bot.pipeline import Pipeline
+
+log = logging.getLogger(__name__)
+
+OUTBOX_WORKER = web.AppKey("outbox_worker", OutboxWorker)
+
+
+async def core_ctx(app: web.Application) -> AsyncIterator[None]:
+    """The write gate, the inbox writer, the pipeline and the console sender."""
+    from handlers import HANDLERS
+
+    gate = create_write_gate(app[keys.ENGINE].dialect.name)
+    app[WRITE_GATE] = gate
+    writer = InboxWriter(app[keys.SESSIONMAKER], gate)
+    app[INBOX_WRITER] = writer
+    app[PIPELINE] = Pipeline(app[keys.CONTEXT], HANDLERS)
+    app.setdefault(INBOX_ADAPTERS, {})
+    register_sender(app, ConsoleChannel())
+    try:
+        yield
+    finally:
+        await writer.close()
+
+
+async def start_workers(app: web.Application) -> None:
+    settings = app[keys.SETTINGS]
+    if not settings.workers_enabled:
+        return
+    outbox = OutboxWorker(
+        sessionmaker=app[keys.SESSIONMAKER],
+        state=app[keys.STATE],
+        senders=senders_of(app),
+        metrics=app[keys.METRICS],
+        batch_size=settings.outbox_batch_size,
+        lease_seconds=settings.outbox_lease_seconds,
+        max_attempts=settings.outbox_max_attempts,
+        backoff_seconds=settings.outbox_backoff_seconds,
+        backoff_max_seconds=settings.outbox_backoff_max_seconds,
+        poll_interval=settings.outbox_poll_interval_seconds,
+        write_gate=app[WRITE_GATE],
+    )
+    inbox = InboxWorkers(
+        sessionmaker=app[keys.SESSIONMAKER],
+        pipeline=app[PIPELINE],
+        adapters=app[INBOX_ADAPTERS],
+        metrics=app[keys.METRICS],
+        workers=settings.inbox_workers,
+        lease_seconds=settings.inbox_lease_seconds,
+        max_attempts=settings.inbox_max_attempts,
+        backoff_seconds=settings.outbox_backoff_seconds,
+        backoff_max_seconds=settings.outbox_backoff_max_seconds,
+        poll_interval=settings.outbox_poll_interval_seconds,
+        write_gate=app[WRITE_GATE],
+        on_enqueued=outbox.wake,
+    )
+    app[OUTBOX_WORKER] = outbox
+    app[INBOX_WORKERS] = inbox
+    outbox.start()
+    inbox.start()
+    channels: list[str] = sorted(inbox.adapters)
+    log.info(
+        "workers started: %d inbox worker(s) for %s, outbox senders %s",
+        inbox.workers,
+        ", ".join(channels) or "no channel",
+        ", ".join(sorted(senders_of(app)())),
+    )
+
+
+async def stop_workers(app: web.Application) -> None:
+    inbox = app.get(INBOX_WORKERS)
+    if inbox is not None:
+        await inbox.stop()
+    outbox = app.get(OUTBOX_WORKER)
+    if outbox is not None:
+        await outbox.stop()
+
+
+def setup_channels(app: web.Application) -> None:
+    """Routes, resources and workers of the channels, inbox and outbox."""
+    app.router.add_post("/webhooks/telegram", telegram_webhook)
+    app.router.add_post("/webhooks/zalo", zalo_webhook)
+    app.router.add_get("/api/v1/outbox", list_outbox)
+    app.cleanup_ctx.append(core_ctx)
+    app.cleanup_ctx.append(telegram_ctx)
+    app.cleanup_ctx.append(zalo_ctx)
+    app.on_startup.append(start_workers)
+    app.on_shutdown.append(stop_workers)
+
+
+__all__ = ["OUTBOX_WORKER", "setup_channels"]

@@ -1,0 +1,341 @@
+"""Telegram: the webhook (secret check, store-then-ack), update parsing, and the outbox sender.
+
+python-telegram-bot 22 runs in custom-webhook mode: an `Application` built with `.updater(None)` and the
+Bot API base URL from the settings; aiohttp receives the updates. Updates are parsed with
+`Update.de_json`, stored in the inbox, and handled by the inbox workers through `to_message`. Replies
+leave through `send` (the outbox worker), which maps Bot API refusals to outbox verdicts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import os
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from typing import Any
+
+from aiohttp import web
+from telegram import (
+    Bot,
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InputFile,
+    Message,
+    Update,
+)
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    InvalidToken,
+    RetryAfter,
+    TelegramError,
+)
+from telegram.ext import Application, ApplicationBuilder
+
+from bot import keys
+from bot.channels.base import SendOutcome, register_sender
+from bot.http import error_response, json_response
+from bot.inbox import register_adapter, store_update
+from bot.pipeline import split_text
+from bot.settings import Settings
+from handlers.base import Button, IncomingMessage, MessageKind, Reply
+from storage.inbox import NewUpdate
+from storage.state import StateStore
+
+log = logging.getLogger(__name__)
+
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]
+TEXT_LIMIT = 4096
+CAPTION_LIMIT = 1024
+# callback_data is limited to 64 bytes; longer payloads travel as a short key into the state store.
+CALLBACK_DATA_LIMIT = 64
+CALLBACK_KEY_PREFIX = "h:"
+CALLBACK_TTL_SECONDS = 90 * 24 * 3600
+GROUP_TYPES = frozenset({"group", "supergroup"})
+BLOCKED_MEMBER_STATUSES = frozenset({"kicked", "left"})
+
+
+def create_telegram_application(settings: Settings) -> Application[Any, Any, Any, Any, Any, Any]:
+    """The PTB application for custom-webhook mode: no updater, no job queue, our base URL."""
+    # Opt in to PTB's timedelta time periods (v22.2+); the int form is deprecated and warns on access.
+    os.environ.setdefault("PTB_TIMEDELTA", "true")
+    assert settings.telegram_bot_token is not None
+    return (
+        ApplicationBuilder()
+        .token(settings.telegram_bot_token.get_secret_value())
+        .base_url(settings.telegram_api_base_url)
+        .base_file_url(settings.telegram_api_base_url.replace("/bot", "/file/bot"))
+        .updater(None)
+        .job_queue(None)
+        .connection_pool_size(128)
+        .pool_timeout(10.0)
+        .build()
+    )
+
+
+def _seconds(value: int | float | timedelta) -> float:
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+class TelegramChannel:
+    """Parses stored Telegram updates into messages and sends outbox payloads through the Bot API."""
+
+    channel = "telegram"
+
+    def __init__(self, application: Application[Any, Any, Any, Any, Any, Any], settings: Settings, state: StateStore):
+        self.application = application
+        self.bot: Bot = application.bot
+        self.state = state
+        self.rate_per_second: float | None = settings.telegram_rate_per_second or None
+        self.per_recipient_per_second: float | None = settings.telegram_rate_per_chat_per_second or None
+
+    # --- receiving -------------------------------------------------------------------------------
+
+    def parse(self, data: dict[str, Any]) -> Update:
+        """`Update.de_json`; raises ValueError for something that is not an update."""
+        if not isinstance(data.get("update_id"), int):
+            raise ValueError("update_id missing")
+        try:
+            update = Update.de_json(data, self.bot)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise ValueError(f"not a Telegram update: {type(exc).__name__}") from None
+        if update is None:
+            raise ValueError("empty update")
+        return update
+
+    @staticmethod
+    def chat_key(update: Update) -> str | None:
+        chat = update.effective_chat
+        if chat is not None:
+            return str(chat.id)
+        user = update.effective_user
+        return f"user:{user.id}" if user is not None else None
+
+    async def to_message(self, payload: dict[str, Any]) -> IncomingMessage | None:
+        """The message a stored update carries (None for updates that need no handling)."""
+        update = self.parse(payload)
+        if update.callback_query is not None:
+            return await self._callback(update.callback_query)
+        if update.message is not None:
+            return self._message(update.message)
+        member = update.my_chat_member
+        if member is not None and member.chat.type == "private":
+            status = member.new_chat_member.status
+            kind: MessageKind = "unfollow" if status in BLOCKED_MEMBER_STATUSES else "follow"
+            return IncomingMessage(
+                channel="telegram",
+                chat_id=str(member.chat.id),
+                user_id=str(member.from_user.id),
+                kind=kind,
+                language=member.from_user.language_code,
+                received_at=member.date,
+            )
+        return None  # edited messages, channel posts and the like: acknowledged, not answered
+
+    def _message(self, message: Message) -> IncomingMessage | None:
+        user = message.from_user
+        if user is None or user.is_bot:
+            return None
+        base: dict[str, Any] = {
+            "channel": "telegram",
+            "chat_id": str(message.chat.id),
+            "user_id": str(user.id),
+            "language": user.language_code,
+            "message_id": str(message.message_id),
+            "reply_to_message_id": (
+                str(message.reply_to_message.message_id) if message.reply_to_message is not None else None
+            ),
+            "chat_type": "group" if message.chat.type in GROUP_TYPES else "private",
+            "display_name": user.full_name,
+            "received_at": message.date,
+        }
+        if message.text is not None:
+            text = message.text
+            command, _, rest = text.partition(" ")
+            if command.split("@", 1)[0] == "/start":
+                return IncomingMessage(kind="start", text=text, start_param=rest.strip() or None, **base)
+            return IncomingMessage(kind="text", text=text, **base)
+        if message.contact is not None:
+            # Only the sender's own number counts (a forwarded card of someone else does not).
+            own = message.contact.user_id is not None and message.contact.user_id == user.id
+            return IncomingMessage(kind="contact", phone=message.contact.phone_number if own else None, **base)
+        if message.location is not None or message.venue is not None:
+            return IncomingMessage(kind="location", **base)
+        if message.effective_attachment is not None:
+            return IncomingMessage(kind="media", text=message.caption or "", **base)
+        return None  # service messages (member joined, pinned...)
+
+    async def _callback(self, query: CallbackQuery) -> IncomingMessage | None:
+        message = query.message
+        if message is None:
+            return None  # a button on an inline-mode message: no chat to answer in
+        data = query.data or ""
+        payload: str | None = data
+        if data.startswith(CALLBACK_KEY_PREFIX):
+            payload = await self.state.get(self.state.keys.build("tg", "cb", data[len(CALLBACK_KEY_PREFIX) :]))
+        return IncomingMessage(
+            channel="telegram",
+            chat_id=str(message.chat.id),
+            user_id=str(query.from_user.id),
+            kind="button",
+            payload=payload if isinstance(payload, str) else None,
+            text=_button_label(message, data),
+            language=query.from_user.language_code,
+            message_id=str(message.message_id),
+            chat_type="group" if message.chat.type in GROUP_TYPES else "private",
+        )
+
+    async def after_handled(self, payload: dict[str, Any]) -> None:
+        """Answer a callback query so the button stops spinning."""
+        query = payload.get("callback_query")
+        if isinstance(query, dict) and query.get("id"):
+            await self.bot.answer_callback_query(str(query["id"]))
+
+    # --- sending ---------------------------------------------------------------------------------
+
+    async def send(self, recipient: str, payload: dict[str, Any]) -> SendOutcome:
+        """Send one outbox payload; Bot API refusals become outcomes."""
+        reply = Reply.from_payload(payload)
+        chat_id: int | str = int(recipient) if recipient.lstrip("-").isdigit() else recipient
+        try:
+            markup = await self._markup(reply.buttons)
+            sent = await self._deliver(chat_id, reply, markup)
+        except RetryAfter as exc:
+            return SendOutcome("retry", retry_after=max(1.0, _seconds(exc.retry_after)), error="429 flood control")
+        except Forbidden as exc:
+            return SendOutcome("blocked", error=f"403 {exc.message}"[:255])
+        except ChatMigrated as exc:
+            return SendOutcome("failed", error=f"chat migrated to {exc.new_chat_id}")
+        except BadRequest as exc:
+            if "chat not found" in exc.message.lower() or "user is deactivated" in exc.message.lower():
+                return SendOutcome("blocked", error=f"400 {exc.message}"[:255])
+            return SendOutcome("failed", error=f"400 {exc.message}"[:255])
+        except InvalidToken:
+            return SendOutcome("retry", error="the bot token was rejected (TELEGRAM_BOT_TOKEN)")
+        except TelegramError as exc:  # NetworkError, TimedOut, 5xx: transient
+            return SendOutcome("retry", error=f"{type(exc).__name__}: {exc.message}"[:255])
+        return SendOutcome.sent(str(sent.message_id))
+
+    async def _deliver(self, chat_id: int | str, reply: Reply, markup: InlineKeyboardMarkup | None) -> Message:
+        attachment = reply.image or reply.document
+        if attachment is None:
+            parts = split_text(reply.text, TEXT_LIMIT)
+            last: Message | None = None
+            for n, part in enumerate(parts):
+                last = await self.bot.send_message(chat_id, part, reply_markup=markup if n == len(parts) - 1 else None)
+            assert last is not None
+            return last
+        caption: str | None = reply.text or None
+        if caption is not None and len(caption) > CAPTION_LIMIT:
+            for part in split_text(caption, TEXT_LIMIT):
+                await self.bot.send_message(chat_id, part)
+            caption = None
+        file = InputFile(attachment.data, filename=attachment.filename)
+        if reply.image is not None:
+            return await self.bot.send_photo(chat_id, file, caption=caption, reply_markup=markup)
+        return await self.bot.send_document(chat_id, file, caption=caption, reply_markup=markup)
+
+    async def _markup(self, rows: tuple[tuple[Button, ...], ...]) -> InlineKeyboardMarkup | None:
+        if not rows:
+            return None
+        keyboard = [
+            [InlineKeyboardButton(b.label[:64], callback_data=await self._callback_data(b.payload)) for b in row]
+            for row in rows
+        ]
+        return InlineKeyboardMarkup(keyboard)
+
+    async def _callback_data(self, payload: str) -> str:
+        if len(payload.encode("utf-8")) <= CALLBACK_DATA_LIMIT and not payload.startswith(CALLBACK_KEY_PREFIX):
+            return payload
+        digest = hashlib.sha256(payload.encode("utf-8")).hexdigest()[:24]
+        await self.state.set(self.state.keys.build("tg", "cb", digest), payload, ttl=CALLBACK_TTL_SECONDS)
+        return CALLBACK_KEY_PREFIX + digest
+
+
+def _button_label(message: Message | Any, data: str) -> str:
+    """The label of the pressed button, read back from the message's keyboard."""
+    markup = getattr(message, "reply_markup", None)
+    if isinstance(markup, InlineKeyboardMarkup):
+        for row in markup.inline_keyboard:
+            for button in row:
+                if button.callback_data == data:
+                    return button.text
+    return ""
+
+
+# --- the webhook ----------------------------------------------------------------------------------
+
+TELEGRAM: web.AppKey[TelegramChannel] = web.AppKey("telegram_channel")
+
+
+async def telegram_webhook(request: web.Request) -> web.Response:
+    """`POST /webhooks/telegram`: secret check, parse, store in the inbox, then 200."""
+    app = request.app
+    channel = app.get(TELEGRAM)
+    if channel is None:
+        return error_response(404, "not_found", "Telegram is not configured (TELEGRAM_BOT_TOKEN)")
+    metrics = app[keys.METRICS]
+    secret = app[keys.SETTINGS].telegram_webhook_secret
+    given = request.headers.get(SECRET_HEADER, "")
+    if secret is None or not hmac.compare_digest(given.encode(), secret.get_secret_value().encode()):
+        metrics.webhook_updates.labels(channel="telegram", outcome="rejected").inc()
+        return error_response(403, "forbidden", "Wrong or missing secret token")
+    raw = await request.read()
+    try:
+        data = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        metrics.webhook_updates.labels(channel="telegram", outcome="invalid").inc()
+        return error_response(400, "invalid_json", "Request body is not valid JSON")
+    try:
+        if not isinstance(data, dict):
+            raise ValueError("not an object")
+        update = channel.parse(data)
+    except ValueError as exc:
+        metrics.webhook_updates.labels(channel="telegram", outcome="invalid").inc()
+        return error_response(400, "invalid_update", f"Not a Telegram update: {exc}")
+    is_new = await store_update(
+        app, NewUpdate("telegram", str(update.update_id), TelegramChannel.chat_key(update), data)
+    )
+    metrics.webhook_updates.labels(channel="telegram", outcome="stored" if is_new else "duplicate").inc()
+    return json_response({"ok": True} if is_new else {"ok": True, "duplicate": True})
+
+
+async def telegram_ctx(app: web.Application) -> AsyncIterator[None]:
+    """The PTB application (opened on start-up, shut down on clean-up), its adapter and sender."""
+    settings = app[keys.SETTINGS]
+    if not settings.telegram_enabled:
+        yield
+        return
+    if settings.telegram_webhook_secret is None:
+        log.warning("TELEGRAM_WEBHOOK_SECRET is not set: the Telegram webhook refuses every update")
+    application = create_telegram_application(settings)
+    try:
+        await application.initialize()
+    except TelegramError as exc:
+        # Sending still works once the API answers; the webhook does not need getMe.
+        log.warning("telegram: getMe failed at start-up (%s); continuing", type(exc).__name__)
+    channel = TelegramChannel(application, settings, app[keys.STATE])
+    app[TELEGRAM] = channel
+    register_adapter(app, channel)
+    register_sender(app, channel)
+    try:
+        yield
+    finally:
+        await application.shutdown()
+
+
+__all__ = [
+    "ALLOWED_UPDATES",
+    "SECRET_HEADER",
+    "TELEGRAM",
+    "TelegramChannel",
+    "create_telegram_application",
+    "telegram_ctx",
+    "telegram_webhook",
+]

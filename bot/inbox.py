@@ -1,0 +1,346 @@
+"""The inbox: webhooks store updates before acknowledging them; workers handle each stored update once.
+
+* `InboxWriter.store` is what a webhook awaits before answering 200. Concurrent requests are written
+  together (group commit: one transaction for every update that arrived while the previous one was being
+  written), so a burst costs a few transactions, not one per update.
+* `InboxWorkers` claim rows (oldest open row per chat, for a lease), turn each into an `IncomingMessage`
+  through the channel's `InboxAdapter`, run the pipeline, and then in ONE transaction: check the lease is
+  still theirs, mark the row done, upsert the chat's contact and enqueue the replies (idempotency keys
+  `reply:<inbox id>:<n>`). A crash before that commit leaves the row to be claimed again after its lease;
+  after it, the replies are in the outbox. Nothing is lost and no reply is enqueued twice.
+* A row whose handling keeps failing is retried with back-off and, after `INBOX_MAX_ATTEMPTS`, marked
+  `failed` with an apology to the citizen, so one bad update never blocks its chat.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from collections.abc import Callable, Sequence
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, Protocol
+
+from aiohttp import web
+
+from bot.metrics import Metrics
+from bot.outbox import backoff_delay
+from bot.pipeline import Pipeline
+from handlers.base import IncomingMessage, Reply
+from storage.contacts import upsert_contact
+from storage.db import SessionMaker
+from storage.inbox import (
+    FAILED,
+    ClaimedUpdate,
+    NewUpdate,
+    claim_updates,
+    finish_update,
+    release_updates,
+    retry_update,
+    store_updates,
+)
+from storage.outbox import enqueue
+from storage.phones import normalise_phone
+
+log = logging.getLogger(__name__)
+
+WriteGate = AbstractAsyncContextManager[Any]
+
+
+class InboxAdapter(Protocol):
+    """Turns one channel's stored updates into messages (Telegram, Zalo)."""
+
+    channel: str
+
+    async def to_message(self, payload: dict[str, Any]) -> IncomingMessage | None:
+        """The message in a stored update, or None for an update that needs no handling."""
+        ...
+
+    async def after_handled(self, payload: dict[str, Any]) -> None:
+        """Platform courtesies once handled (e.g. answering a Telegram callback query); best effort."""
+        ...
+
+
+def create_write_gate(dialect: str) -> WriteGate:
+    """SQLite has one writer: our own write transactions queue here instead of in SQLite's busy loop."""
+    if dialect == "sqlite":
+        return asyncio.Lock()
+    return contextlib.nullcontext()
+
+
+class InboxWriter:
+    """Stores webhook updates with group commit; `store` returns True when the update was new."""
+
+    def __init__(self, sessionmaker: SessionMaker, gate: WriteGate, max_batch: int = 500) -> None:
+        self.sessionmaker = sessionmaker
+        self.gate = gate
+        self.max_batch = max_batch
+        self._queue: list[tuple[NewUpdate, asyncio.Future[bool]]] = []
+        self._flusher: asyncio.Task[None] | None = None
+
+    async def store(self, update: NewUpdate) -> bool:
+        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._queue.append((update, future))
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush(), name="inbox-writer")
+        return await future
+
+    async def _flush(self) -> None:
+        while self._queue:
+            batch, self._queue = self._queue[: self.max_batch], self._queue[self.max_batch :]
+            unique: dict[tuple[str, str], NewUpdate] = {}
+            for update, _ in batch:
+                unique.setdefault((update.channel, update.update_key[:128]), update)
+            try:
+                async with self.gate, self.sessionmaker.begin() as session:
+                    new = await store_updates(session, list(unique.values()))
+            except Exception as exc:
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(exc)
+                continue
+            for update, future in batch:
+                key = (update.channel, update.update_key[:128])
+                is_new = key in new
+                new.discard(key)  # a second copy in the same batch is a duplicate
+                if not future.done():
+                    future.set_result(is_new)
+
+    async def close(self) -> None:
+        if self._flusher is not None:
+            with contextlib.suppress(Exception):
+                await self._flusher
+
+
+@dataclass
+class _Outcome:
+    row: ClaimedUpdate
+    msg: IncomingMessage | None
+    replies: list[Reply] | None  # None: handling raised
+    error: str | None = None
+
+
+class InboxWorkers:
+    """A pool of workers handling stored updates through the pipeline."""
+
+    def __init__(
+        self,
+        *,
+        sessionmaker: SessionMaker,
+        pipeline: Pipeline,
+        adapters: dict[str, InboxAdapter],
+        metrics: Metrics | None = None,
+        workers: int = 4,
+        batch_size: int = 25,
+        lease_seconds: float = 30.0,
+        max_attempts: int = 5,
+        backoff_seconds: float = 2.0,
+        backoff_max_seconds: float = 900.0,
+        poll_interval: float = 0.5,
+        write_gate: WriteGate | None = None,
+        on_enqueued: Callable[[], None] | None = None,
+    ) -> None:
+        self.sessionmaker = sessionmaker
+        self.pipeline = pipeline
+        self.adapters = adapters
+        self.metrics = metrics
+        self.workers = max(1, workers)
+        self.batch_size = batch_size
+        self.lease = timedelta(seconds=lease_seconds)
+        self.max_attempts = max_attempts
+        self.backoff_seconds = backoff_seconds
+        self.backoff_max_seconds = backoff_max_seconds
+        self.poll_interval = poll_interval
+        self.gate = write_gate or contextlib.nullcontext()
+        self.on_enqueued = on_enqueued
+        self._wake = asyncio.Event()
+        self._stopping = False
+        self._tasks: list[asyncio.Task[None]] = []
+        self._courtesies: set[asyncio.Task[None]] = set()
+        self._rng = random.Random()
+
+    # --- life cycle ------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._stopping = False
+        self._tasks = [asyncio.create_task(self._run(), name=f"inbox-worker-{n}") for n in range(self.workers)]
+
+    async def stop(self, timeout: float = 10.0) -> None:
+        """Let the batches in hand finish (bounded by `timeout`), then stop."""
+        self._stopping = True
+        self._wake.set()
+        if self._tasks:
+            _done, pending = await asyncio.wait(self._tasks, timeout=timeout)
+            for task in pending:
+                task.cancel()
+            for task in pending:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self._tasks = []
+        for task in list(self._courtesies):
+            task.cancel()
+        for task in list(self._courtesies):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+
+    def notify(self) -> None:
+        """An update was stored in this process: look now rather than at the next poll."""
+        self._wake.set()
+
+    async def _run(self) -> None:
+        while not self._stopping:
+            self._wake.clear()
+            try:
+                handled = await self.run_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("inbox worker: %s; retrying", type(exc).__name__, exc_info=log.isEnabledFor(10))
+                handled = 0
+                await asyncio.sleep(self.poll_interval)
+            if handled == 0 and not self._stopping:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self.poll_interval)
+
+    # --- one round -------------------------------------------------------------------------------
+
+    async def run_once(self) -> int:
+        """Claim a batch, handle it, commit the results; returns how many rows were claimed."""
+        async with self.gate, self.sessionmaker.begin() as session:
+            claimed = await claim_updates(
+                session, limit=self.batch_size, lease=self.lease, channels=list(self.adapters)
+            )
+        if not claimed:
+            return 0
+        if len(claimed) == self.batch_size:
+            self._wake.set()  # more may be waiting: let an idle worker look too
+        outcomes: list[_Outcome] = []
+        try:
+            for row in claimed:
+                outcomes.append(await self._handle(row))
+        except asyncio.CancelledError:
+            await self._release([row for row in claimed if row.id not in {o.row.id for o in outcomes}])
+            raise
+        enqueued = await self._commit(outcomes)
+        if enqueued and self.on_enqueued is not None:
+            self.on_enqueued()
+        for outcome in outcomes:
+            if outcome.replies is not None:
+                self._courtesy(outcome.row)
+        return len(claimed)
+
+    async def _handle(self, row: ClaimedUpdate) -> _Outcome:
+        msg: IncomingMessage | None = None
+        try:
+            msg = await self.adapters[row.channel].to_message(row.payload)
+            if row.attempts > self.max_attempts:
+                # Claimed again and again without finishing (its worker died each time): give up on it.
+                return _Outcome(row, msg, None, f"abandoned after {row.attempts - 1} unfinished claims")
+            replies = await self.pipeline.respond(msg) if msg is not None else []
+        except Exception as exc:
+            log.exception("inbox: handling update %s (%s) failed", row.id, row.channel)
+            return _Outcome(row, msg, None, f"{type(exc).__name__}: {exc}"[:500])
+        return _Outcome(row, msg, replies)
+
+    async def _commit(self, outcomes: Sequence[_Outcome]) -> int:
+        enqueued = 0
+        async with self.gate, self.sessionmaker.begin() as session:
+            for outcome in outcomes:
+                row, msg = outcome.row, outcome.msg
+                replies = outcome.replies
+                if replies is None:
+                    if row.attempts < self.max_attempts:
+                        delay = backoff_delay(row.attempts, self.backoff_seconds, self.backoff_max_seconds, self._rng)
+                        await retry_update(session, row, delay=timedelta(seconds=delay), error=outcome.error or "")
+                        continue
+                    if not await finish_update(session, row, status=FAILED, error=outcome.error):
+                        continue
+                    log.error("inbox: update %s failed %s times; the citizen gets an apology", row.id, row.attempts)
+                    replies = [self.pipeline.error_reply()] if msg is not None and msg.chat_type == "private" else []
+                elif not await finish_update(session, row):
+                    log.warning("inbox: lease on update %s expired; another worker has it", row.id)
+                    continue
+                if msg is None:
+                    continue
+                contact_id = await self._contact(session, msg)
+                enqueued += await enqueue(session, self.pipeline.outgoing(msg, replies, f"reply:{row.id}", contact_id))
+                if self.metrics is not None:
+                    self.metrics.handled_messages.labels(channel=msg.channel).inc()
+        return enqueued
+
+    @staticmethod
+    async def _contact(session: Any, msg: IncomingMessage) -> int | None:
+        if msg.chat_type != "private":
+            return None
+        contact = await upsert_contact(session, msg.channel, msg.chat_id, msg.user_id, msg.language)
+        if msg.kind == "unfollow":
+            contact.blocked, contact.blocked_reason = True, "unfollowed"
+        if msg.phone:
+            phone = normalise_phone(msg.phone)
+            if phone is not None:
+                contact.phone = phone
+        return contact.id
+
+    async def _release(self, rows: Sequence[ClaimedUpdate]) -> None:
+        if not rows:
+            return
+        with contextlib.suppress(Exception):
+            async with self.gate, self.sessionmaker.begin() as session:
+                await release_updates(session, rows)
+
+    def _courtesy(self, row: ClaimedUpdate) -> None:
+        adapter = self.adapters.get(row.channel)
+        if adapter is None:
+            return
+        task = asyncio.create_task(self._after(adapter, row.payload))
+        self._courtesies.add(task)
+        task.add_done_callback(self._courtesies.discard)
+
+    @staticmethod
+    async def _after(adapter: InboxAdapter, payload: dict[str, Any]) -> None:
+        try:
+            await adapter.after_handled(payload)
+        except Exception as exc:
+            log.debug("inbox: %s courtesy call failed: %s", adapter.channel, type(exc).__name__)
+
+
+# Typed keys of what the channels set-up stores on the application.
+WRITE_GATE: web.AppKey[WriteGate] = web.AppKey("write_gate")
+INBOX_WRITER = web.AppKey("inbox_writer", InboxWriter)
+INBOX_WORKERS = web.AppKey("inbox_workers", InboxWorkers)
+INBOX_ADAPTERS: web.AppKey[dict[str, InboxAdapter]] = web.AppKey("inbox_adapters")
+PIPELINE = web.AppKey("pipeline", Pipeline)
+
+
+def register_adapter(app: web.Application, adapter: InboxAdapter) -> None:
+    """Make `adapter` the one the inbox workers use for `adapter.channel`."""
+    app.setdefault(INBOX_ADAPTERS, {})
+    app[INBOX_ADAPTERS][adapter.channel] = adapter
+
+
+async def store_update(app: web.Application, update: NewUpdate) -> bool:
+    """Store a webhook update (True when new) and wake this process's workers."""
+    is_new = await app[INBOX_WRITER].store(update)
+    if is_new:
+        workers = app.get(INBOX_WORKERS)
+        if workers is not None:
+            workers.notify()
+    return is_new
+
+
+__all__ = [
+    "INBOX_ADAPTERS",
+    "INBOX_WORKERS",
+    "INBOX_WRITER",
+    "PIPELINE",
+    "WRITE_GATE",
+    "InboxAdapter",
+    "InboxWorkers",
+    "InboxWriter",
+    "create_write_gate",
+    "register_adapter",
+    "store_update",
+]

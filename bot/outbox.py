@@ -1,0 +1,326 @@
+"""The outbox worker: claims due messages, sends them through the channel's sender, records the verdict.
+
+* One chat's messages go out in order, one at a time (`claim_due(in_order=True)`); a chat that waits
+  (Telegram 429 `retry_after`, its own rate limit, back-off) holds up no other chat.
+* Rate limits live in the `StateStore`, so all replicas share them: an overall fixed window per channel
+  (`rate_per_second`) and a minimum spacing per recipient (`per_recipient_per_second`).
+* A failed attempt is retried after an exponential back-off with jitter; after `OUTBOX_MAX_ATTEMPTS` the
+  message is `failed` (counted in `/metrics`, listed by `GET /api/v1/outbox?status=failed`). A user who
+  blocked the bot or cannot be reached makes the message `undeliverable` and the contact is marked.
+* Sending is at least once: a worker that dies after the platform accepted a message but before the
+  verdict is stored leaves the message to be sent again after its lease. Idempotency keys make sure a
+  logical message is only ever one row.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from aiohttp import web
+
+from bot import keys
+from bot.channels.base import SENDERS, Sender, SendOutcome
+from bot.http import json_response, principal_of
+from bot.metrics import Metrics
+from storage.contacts import mark_blocked
+from storage.db import SessionMaker
+from storage.errors import DomainError, Forbidden
+from storage.models import OutboxMessage, utcnow
+from storage.outbox import (
+    FAILED,
+    UNDELIVERABLE,
+    claim_due,
+    list_messages,
+    mark_deferred,
+    mark_given_up,
+    mark_retry,
+    mark_sent,
+)
+from storage.state import StateStore
+
+log = logging.getLogger(__name__)
+
+# A platform call that takes longer than this is abandoned and retried (well inside the lease).
+SEND_TIMEOUT_SECONDS = 30.0
+
+
+def backoff_delay(attempt: int, base: float, cap: float, rng: random.Random | None = None) -> float:
+    """Delay before attempt `attempt + 1`: base·2^(attempt−1), capped, with "equal jitter" (½ to 1×)."""
+    rng = rng or random.Random()
+    delay = min(cap, base * (2 ** max(0, attempt - 1)))
+    return delay / 2 + rng.uniform(0, delay / 2)
+
+
+class RateLimiter:
+    """Shared rate limits: an overall per-channel window and a minimum spacing per recipient."""
+
+    def __init__(self, state: StateStore, clock: Callable[[], float] = time.time) -> None:
+        self.state = state
+        self.clock = clock
+
+    async def wait_for(self, channel: str, recipient: str, overall: float | None, per_recipient: float | None) -> float:
+        """Take a sending slot: 0.0 when the message may go now, else the seconds to wait first."""
+        if per_recipient and per_recipient > 0:
+            interval = 1.0 / per_recipient
+            key = self.state.keys.build("outbox", "slot", channel, recipient)
+            if not await self.state.set_if_absent(key, 1, ttl=interval):
+                return interval
+        if overall and overall > 0:
+            now = self.clock()
+            window = int(now)
+            key = self.state.keys.build("outbox", "rate", channel, window)
+            if await self.state.incr(key, ttl=2.0) > overall:
+                return max(0.01, window + 1 - now)
+        return 0.0
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What to record for one claimed message after its attempt."""
+
+    action: Literal["sent", "retry", "defer", "failed", "undeliverable"]
+    until: datetime | None = None
+    error: str | None = None
+    platform_message_id: str | None = None
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """The fields of a claimed row the worker needs (kept apart from the ORM session)."""
+
+    id: int
+    channel: str
+    recipient: str
+    payload: dict[str, Any]
+    attempts: int
+    lease_until: datetime
+
+    @classmethod
+    def of(cls, row: OutboxMessage) -> Claimed:
+        assert row.locked_until is not None
+        return cls(row.id, row.channel, row.recipient, dict(row.payload), row.attempts, row.locked_until)
+
+
+class OutboxWorker:
+    """Drains the outbox of this database; any number of replicas may run one each."""
+
+    def __init__(
+        self,
+        *,
+        sessionmaker: SessionMaker,
+        state: StateStore,
+        senders: Callable[[], dict[str, Sender]],
+        metrics: Metrics | None,
+        batch_size: int = 50,
+        lease_seconds: float = 60.0,
+        max_attempts: int = 8,
+        backoff_seconds: float = 2.0,
+        backoff_max_seconds: float = 900.0,
+        poll_interval: float = 0.5,
+        write_gate: AbstractAsyncContextManager[Any] | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.sessionmaker = sessionmaker
+        self.senders = senders
+        self.metrics = metrics
+        self.limiter = RateLimiter(state)
+        self.batch_size = batch_size
+        self.lease = timedelta(seconds=lease_seconds)
+        self.max_attempts = max_attempts
+        self.backoff_seconds = backoff_seconds
+        self.backoff_max_seconds = backoff_max_seconds
+        self.poll_interval = poll_interval
+        self.gate = write_gate or contextlib.nullcontext()
+        self.rng = rng or random.Random()
+        self.send_timeout = min(SEND_TIMEOUT_SECONDS, lease_seconds / 2)
+        self._wake = asyncio.Event()
+        self._stopping = False
+        self._task: asyncio.Task[None] | None = None
+
+    # --- life cycle ------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._stopping = False
+        self._task = asyncio.create_task(self._run(), name="outbox-worker")
+
+    async def stop(self, timeout: float = 10.0) -> None:
+        """Finish the batch in hand (bounded by `timeout`), then stop."""
+        self._stopping = True
+        self._wake.set()
+        if self._task is None:
+            return
+        try:
+            await asyncio.wait_for(asyncio.shield(self._task), timeout)
+        except TimeoutError:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        self._task = None
+
+    def wake(self) -> None:
+        """New messages were enqueued in this process: look now rather than at the next poll."""
+        self._wake.set()
+
+    async def _run(self) -> None:
+        while not self._stopping:
+            self._wake.clear()
+            try:
+                handled = await self.run_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # the database went away, say: wait and try again
+                log.warning("outbox worker: %s; retrying", type(exc).__name__, exc_info=log.isEnabledFor(10))
+                handled = 0
+                await asyncio.sleep(self.poll_interval)
+            if handled == 0 and not self._stopping:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self.poll_interval)
+
+    # --- one round -------------------------------------------------------------------------------
+
+    async def run_once(self) -> int:
+        """Claim one batch of due messages, attempt them, record the verdicts; returns the batch size."""
+        senders = self.senders()
+        async with self.gate, self.sessionmaker.begin() as session:
+            rows = await claim_due(session, limit=self.batch_size, lease=self.lease, in_order=True)
+            claimed = [Claimed.of(row) for row in rows]
+        if not claimed:
+            return 0
+        verdicts = await asyncio.gather(*(self._attempt(row, senders.get(row.channel)) for row in claimed))
+        await self._record(list(zip(claimed, verdicts, strict=True)))
+        return len(claimed)
+
+    async def _attempt(self, row: Claimed, sender: Sender | None) -> Verdict:
+        now = utcnow()
+        if sender is None:
+            return self._retry_verdict(row, now, f"no sender for channel {row.channel!r}", None)
+        wait = await self.limiter.wait_for(
+            row.channel, row.recipient, sender.rate_per_second, sender.per_recipient_per_second
+        )
+        if wait > 0:
+            return Verdict("defer", until=now + timedelta(seconds=wait * self.rng.uniform(1.0, 1.1)))
+        try:
+            outcome = await asyncio.wait_for(sender.send(row.recipient, row.payload), self.send_timeout)
+        except asyncio.CancelledError:
+            raise
+        except TimeoutError:
+            outcome = SendOutcome("retry", error="timed out")
+        except Exception as exc:  # a sender should not raise; treat it as a transient failure
+            log.warning("outbox: %s sender raised %s for message %s", row.channel, type(exc).__name__, row.id)
+            outcome = SendOutcome("retry", error=f"sender raised {type(exc).__name__}")
+        return self._verdict(row, outcome)
+
+    def _verdict(self, row: Claimed, outcome: SendOutcome) -> Verdict:
+        now = utcnow()
+        if outcome.status == "sent":
+            return Verdict("sent", platform_message_id=outcome.platform_message_id)
+        if outcome.status == "blocked":
+            return Verdict("undeliverable", error=outcome.error or "recipient unreachable", reason="blocked")
+        if outcome.status == "failed":
+            return Verdict("failed", error=outcome.error or "refused by the platform", reason="refused")
+        if outcome.retry_after is not None and outcome.retry_after > 0:
+            # The platform said when: wait exactly that (plus a little jitter), without counting an attempt.
+            delay = outcome.retry_after * self.rng.uniform(1.0, 1.1)
+            return Verdict("defer", until=now + timedelta(seconds=delay), error=outcome.error)
+        return self._retry_verdict(row, now, outcome.error or "transient failure", None)
+
+    def _retry_verdict(self, row: Claimed, now: datetime, error: str, reason: str | None) -> Verdict:
+        attempt = row.attempts + 1
+        if attempt >= self.max_attempts:
+            return Verdict("failed", error=f"gave up after {attempt} attempts: {error}", reason="max_attempts")
+        delay = backoff_delay(attempt, self.backoff_seconds, self.backoff_max_seconds, self.rng)
+        return Verdict("retry", until=now + timedelta(seconds=delay), error=error)
+
+    async def _record(self, results: list[tuple[Claimed, Verdict]]) -> None:
+        async with self.gate, self.sessionmaker.begin() as session:
+            for row, verdict in results:
+                if verdict.action == "sent":
+                    done = await mark_sent(session, row.id, row.lease_until, verdict.platform_message_id)
+                elif verdict.action == "defer":
+                    assert verdict.until is not None
+                    done = await mark_deferred(session, row.id, row.lease_until, verdict.until)
+                elif verdict.action == "retry":
+                    assert verdict.until is not None
+                    done = await mark_retry(session, row.id, row.lease_until, verdict.until, verdict.error or "")
+                else:
+                    status = FAILED if verdict.action == "failed" else UNDELIVERABLE
+                    done = await mark_given_up(session, row.id, row.lease_until, status, verdict.error or status)
+                    if done and status == UNDELIVERABLE:
+                        await mark_blocked(session, row.channel, row.recipient, verdict.error or "undeliverable")
+                if not done:
+                    log.warning("outbox: lease on message %s expired before its verdict was stored", row.id)
+                    continue
+                self._count(row, verdict)
+
+    def _count(self, row: Claimed, verdict: Verdict) -> None:
+        if verdict.action in ("failed", "undeliverable"):
+            log.warning("outbox: message %s on %s is %s: %s", row.id, row.channel, verdict.action, verdict.error)
+        if self.metrics is None:
+            return
+        if verdict.action == "sent":
+            self.metrics.outbox_sent.labels(channel=row.channel).inc()
+        elif verdict.action in ("failed", "undeliverable"):
+            self.metrics.outbox_failed.labels(channel=row.channel, reason=verdict.reason).inc()
+
+
+# --- the API view of the outbox -------------------------------------------------------------------
+
+OUTBOX_STATUSES = ("pending", "sending", "sent", "failed", "undeliverable")
+
+
+async def list_outbox(request: web.Request) -> web.Response:
+    """`GET /api/v1/outbox?status=failed&channel=telegram&limit=100` (admin): messages, newest first."""
+    principal = principal_of(request)
+    if principal.role != "admin":
+        raise Forbidden("Listing the outbox needs the admin role", code="wrong_role")
+    status = request.query.get("status")
+    if status is not None and status not in OUTBOX_STATUSES:
+        raise DomainError(f"status must be one of {', '.join(OUTBOX_STATUSES)}", code="invalid_field")
+    try:
+        limit = max(1, min(500, int(request.query.get("limit", "100"))))
+    except ValueError:
+        raise DomainError("limit must be a number", code="invalid_field") from None
+    async with request.app[keys.SESSIONMAKER]() as session:
+        rows = await list_messages(session, status=status, channel=request.query.get("channel"), limit=limit)
+    return json_response(
+        {
+            "items": [
+                {
+                    "id": row.id,
+                    "idempotency_key": row.idempotency_key,
+                    "channel": row.channel,
+                    "kind": row.kind,
+                    "status": row.status,
+                    "attempts": row.attempts,
+                    "created_at": row.created_at,
+                    "next_attempt_at": row.next_attempt_at,
+                    "sent_at": row.sent_at,
+                    "last_error": row.last_error,
+                    "dossier_id": row.dossier_id,
+                }
+                for row in rows
+            ]
+        }
+    )
+
+
+def senders_of(app: web.Application) -> Callable[[], dict[str, Sender]]:
+    """The app's sender registry, read at each round (features register senders while starting)."""
+
+    def current() -> dict[str, Sender]:
+        return app.get(SENDERS, {})
+
+    return current
+
+
+__all__ = ["OUTBOX_STATUSES", "OutboxWorker", "RateLimiter", "backoff_delay", "list_outbox", "senders_of"]
