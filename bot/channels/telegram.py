@@ -61,10 +61,26 @@ GROUP_TYPES = frozenset({"group", "supergroup"})
 BLOCKED_MEMBER_STATUSES = frozenset({"kicked", "left"})
 
 
-def create_telegram_application(settings: Settings) -> Application[Any, Any, Any, Any, Any, Any]:
-    """The PTB application for custom-webhook mode: no updater, no job queue, our base URL."""
+def _use_timedelta_periods() -> None:
     # Opt in to PTB's timedelta time periods (v22.2+); the int form is deprecated and warns on access.
     os.environ.setdefault("PTB_TIMEDELTA", "true")
+
+
+def create_bot(settings: Settings) -> Bot:
+    """A bare PTB `Bot` on the configured API (for the `motcua telegram` commands)."""
+    _use_timedelta_periods()
+    if settings.telegram_bot_token is None:
+        raise ValueError("TELEGRAM_BOT_TOKEN is not set")
+    return Bot(
+        settings.telegram_bot_token.get_secret_value(),
+        base_url=settings.telegram_api_base_url,
+        base_file_url=settings.telegram_api_base_url.replace("/bot", "/file/bot"),
+    )
+
+
+def create_telegram_application(settings: Settings) -> Application[Any, Any, Any, Any, Any, Any]:
+    """The PTB application for custom-webhook mode: no updater, no job queue, our base URL."""
+    _use_timedelta_periods()
     assert settings.telegram_bot_token is not None
     return (
         ApplicationBuilder()
@@ -335,6 +351,7 @@ __all__ = [
     "SECRET_HEADER",
     "TELEGRAM",
     "TelegramChannel",
+    "create_bot",
     "create_telegram_application",
     "telegram_ctx",
     "telegram_webhook",
