@@ -24,7 +24,7 @@ from rapidfuzz import fuzz, process
 from knowledge.aspects import ASPECTS, CueHit, choose_aspect, find_cues
 from knowledge.loader import KnowledgeBase
 from knowledge.models import CentreInfo, GeneralEntry, Procedure
-from knowledge.normalize import Normalized, normalize, token_weight
+from knowledge.normalize import STOPWORDS, Normalized, normalize, token_weight
 from knowledge.render import (
     ASPECT_LABELS,
     BUTTON_HOTLINE,
@@ -71,8 +71,9 @@ EXACT_NAME_BONUS = 0.08
 # A general entry answers a kind of question ("... ở đâu" is the address, "mấy giờ" the hours): when the
 # aspect asked is one its own names ask, that is evidence for it.
 GENERAL_ASPECT_BONUS = 0.1
+NAME_WORD_FLOOR = 1.0
 # An answer names a procedure: at least this share of one of its names must be in the question.
-MIN_NAME_COVERAGE = 0.5
+MIN_NAME_COVERAGE = 0.6
 
 # Folded content words of a greeting or a thank-you with nothing else in it.
 _GREETING_WORDS = frozenset({"chao", "buoi", "sang", "trua", "chieu", "toi", "ca", "nha", "shop", "bot"})
@@ -154,10 +155,13 @@ class _Query:
     normalized: Normalized
     cues: list[CueHit]
     aspect: str
-    weights: dict[str, float]  # folded term -> weight in the question (after cue / accent adjustments)
+    weights: dict[str, float]  # term -> weight in the question (after cue / accent adjustments)
+    name_weights: dict[str, float]  # the same, cue words at full weight (they may be part of a name)
     unknown_mass: float
     content: str  # folded content words, for fuzzy similarity
+    content_with_cues: str
     content_terms: frozenset[str]
+    content_terms_with_cues: frozenset[str]
 
 
 def _entry_texts(entry: Entry) -> list[tuple[str, float, bool]]:
@@ -172,8 +176,11 @@ def _entry_texts(entry: Entry) -> list[tuple[str, float, bool]]:
 
 
 def _content_pairs(normalized: Normalized) -> list[tuple[str, str]]:
-    """(folded, accented) words that can identify an entry (particles and pronouns dropped)."""
-    return [(f, a) for a, f in zip(normalized.accented, normalized.folded, strict=True) if token_weight(a, f) > 0.0]
+    """(folded, accented) words of knowledge-base text that can identify an entry (particles dropped).
+
+    The knowledge base is written with full diacritics, so the accented stopword list decides.
+    """
+    return [(f, a) for a, f in zip(normalized.accented, normalized.folded, strict=True) if a not in STOPWORDS]
 
 
 def _terms(tokens: list[str]) -> set[str]:
@@ -193,37 +200,43 @@ class Matcher:
         self._by_id: dict[str, Entry] = {entry.id: entry for entry in self.entries}
         self._position: dict[str, int] = {entry.id: index for index, entry in enumerate(self.entries)}
         # One posting list per term. Terms are folded syllables and bigrams ("giay", "giay_phep"), which
-        # match a question typed without diacritics, and the same with diacritics behind "=" ("=giấy"),
+        # match a question typed without diacritics, and syllables with diacritics behind "=" ("=giấy"),
         # which keep "lái" apart from "lại" when the citizen typed them.
-        postings: dict[str, dict[int, float]] = defaultdict(dict)
+        postings: dict[str, list[tuple[int, float]]] = defaultdict(list)
         raw_names: list[list[tuple[list[tuple[str, str]], str]]] = []
         # Word pairs of each entry's own title and aliases: a cue word inside them ("mai táng phí") is no cue.
         self._own_bigrams: list[frozenset[str]] = []
         self._general_aspects: list[frozenset[str]] = []
         for index, entry in enumerate(self.entries):
             aspects: set[str] = set()
-            if isinstance(entry, GeneralEntry):
-                for title in (entry.title, *entry.aliases):
-                    normalized = normalize(title)
-                    aspects.update(hit.aspect for hit in find_cues(normalized.accented, normalized.folded))
-            self._general_aspects.append(frozenset(aspects))
-            names: list[tuple[list[tuple[str, str]], str]] = []
             own: set[str] = set()
             for title in (entry.title, *entry.aliases):
-                own.update(_terms(list(normalize(title).folded)))
-            self._own_bigrams.append(frozenset(term for term in own if "_" in term))
+                normalized = normalize(title)
+                own.update(f"{a}_{b}" for a, b in zip(normalized.folded, normalized.folded[1:], strict=False))
+                if isinstance(entry, GeneralEntry):
+                    aspects.update(hit.aspect for hit in find_cues(normalized.accented, normalized.folded))
+            self._general_aspects.append(frozenset(aspects))
+            self._own_bigrams.append(frozenset(own))
+            names: list[tuple[list[tuple[str, str]], str]] = []
+            weights: dict[str, float] = {}
             for text, weight, is_name in _entry_texts(entry):
                 pairs = _content_pairs(normalize(text))
                 folded = [f for f, _ in pairs]
                 accented = ["=" + a for _, a in pairs]
-                for term in _terms(folded) | _terms(accented):
-                    row = postings[term]
-                    row[index] = min(1.0, row.get(index, 0.0) + weight)
+                terms = folded + accented
+                # Bigrams without diacritics only (the syllables already tell "lái" from "lại"), and none from
+                # a summary (its words count, not its phrases): a third of the postings, nearly as good.
+                if weight > W_SUMMARY:
+                    terms += [f"{a}_{b}" for a, b in zip(folded, folded[1:], strict=False)]
+                for term in set(terms):
+                    weights[term] = weights.get(term, 0.0) + weight
                 if is_name and pairs:
                     names.append((pairs, " ".join(folded)))
+            for term, weight in weights.items():
+                postings[term].append((index, weight if weight < 1.0 else 1.0))
             raw_names.append(names)
         count = len(self.entries)
-        self._postings: dict[str, list[tuple[int, float]]] = {t: list(r.items()) for t, r in postings.items()}
+        self._postings: dict[str, list[tuple[int, float]]] = dict(postings)
         self._idf: dict[str, float] = {
             term: math.log(1.0 + (count - len(rows) + 0.5) / (len(rows) + 0.5)) for term, rows in postings.items()
         }
@@ -286,12 +299,23 @@ class Matcher:
         cue_positions = {position for hit in cues for position in range(hit.start, hit.end)}
         # (term, weight, typed with diacritics that the knowledge base has) per useful word
         words: list[tuple[str, str, float, bool]] = []
+        plains: list[float] = []
         unknown_mass = 0.0
-        for position, (accented, folded) in enumerate(zip(normalized.accented, normalized.folded, strict=True)):
-            weight = token_weight(accented, folded)
-            if weight == 0.0:
-                continue
+        tokens = [
+            (position, accented, folded, token_weight(accented, folded))
+            for position, (accented, folded) in enumerate(zip(normalized.accented, normalized.folded, strict=True))
+        ]
+        tokens = [token for token in tokens if token[3] > 0.0]
+        for index, (position, accented, folded, weight) in enumerate(tokens):
+            # An ambiguous word typed without diacritics ("thuoc la", "can cuoc") is settled by its neighbour
+            # when the pair is a phrase of the knowledge base.
+            if weight < 1.0 and (
+                (index > 0 and f"{tokens[index - 1][2]}_{folded}" in self._idf)
+                or (index + 1 < len(tokens) and f"{folded}_{tokens[index + 1][2]}" in self._idf)
+            ):
+                weight = 1.0
             in_cue = position in cue_positions
+            plain = weight  # what the word weighs when it is part of an entry's name, cue or not
             if in_cue:
                 weight *= W_CUE
             if folded.isdigit():
@@ -303,29 +327,42 @@ class Matcher:
                     unknown_mass += 0.0 if in_cue else weight * W_UNKNOWN * self._idf_unknown
                     continue
                 words.append((corrected, corrected, weight * W_CORRECTED, False))
+                plains.append(plain * W_CORRECTED)
             elif accented == folded:
                 words.append((folded, accented, weight, False))
+                plains.append(plain)
             elif "=" + accented in self._idf:
                 words.append((folded, accented, weight, True))
+                plains.append(plain)
             else:  # typed with other diacritics than any word we know: "mưa" is not "mua"
                 words.append((folded, accented, weight * W_ACCENT_MISMATCH, False))
+                plains.append(plain * W_ACCENT_MISMATCH)
         weights: dict[str, float] = {}
         for folded, accented, weight, exact in words:
             term = "=" + accented if exact else folded
             weights[term] = max(weights.get(term, 0.0), weight)
-        for (f1, a1, w1, e1), (f2, a2, w2, e2) in zip(words, words[1:], strict=False):
-            bigram = f"={a1}_={a2}" if e1 and e2 else f"{f1}_{f2}"
+        for (f1, _, w1, _), (f2, _, w2, _) in zip(words, words[1:], strict=False):
+            bigram = f"{f1}_{f2}"
             if bigram in self._idf:
                 weights[bigram] = max(weights.get(bigram, 0.0), min(w1, w2))
+        name_weights: dict[str, float] = {}
+        for (folded, accented, _, exact), plain in zip(words, plains, strict=True):
+            term = "=" + accented if exact else folded
+            name_weights[term] = max(name_weights.get(term, 0.0), plain)
+            name_weights[folded] = max(name_weights.get(folded, 0.0), plain)
         content = [folded for folded, _, weight, _ in words if weight >= 0.5]
+        content_with_cues = [w[0] for w, plain in zip(words, plains, strict=True) if plain >= 0.5]
         return _Query(
             normalized=normalized,
             cues=cues,
             aspect=choose_aspect(cues),
             weights=weights,
+            name_weights=name_weights,
             unknown_mass=unknown_mass,
             content=" ".join(content),
+            content_with_cues=" ".join(content_with_cues),
             content_terms=frozenset(content),
+            content_terms_with_cues=frozenset(content_with_cues),
         )
 
     def _correct(self, token: str) -> str | None:
@@ -360,7 +397,7 @@ class Matcher:
         if total <= 0.0 or not scores:
             return []
         shortlist = sorted(scores.items(), key=lambda item: -item[1])[:TOP_K]
-        query_terms = set(query.weights)
+        query_terms = query.name_weights
         ranked = []
         for index, raw in shortlist:
             coverage = raw / total
@@ -374,22 +411,33 @@ class Matcher:
         ranked.sort(key=lambda candidate: -candidate.score)
         return ranked
 
-    def _name_signals(self, index: int, query: _Query, query_terms: set[str]) -> tuple[float, float, bool]:
-        """Best share of a name found in the question, best fuzzy similarity, and whether a name is exact."""
+    def _name_signals(self, index: int, query: _Query, query_terms: dict[str, float]) -> tuple[float, float, bool]:
+        """Best share of a name found in the question, best fuzzy similarity, and whether a name is exact.
+
+        A name word counts as much as the question's word that matches it weighs (a particle-like "bao"
+        in "bao nhiêu" hardly covers "báo" in "trình báo").
+        """
         best_coverage = 0.0
         best_similarity = 0.0
         exact = False
         for name in self._names[index]:
             if name.mass > 0.0:
-                found = {f for f, a in name.pairs if f in query_terms or "=" + a in query_terms}
-                best_coverage = max(best_coverage, sum(self._idf[f] for f in found) / name.mass)
-                exact = exact or (len(found) == len(name.folded) and name.folded == query.content_terms)
-            if query.content:
-                # token_set_ratio forgives extra words, token_sort_ratio does not: half of each
-                similarity = fuzz.token_set_ratio(query.content, name.text) + fuzz.token_sort_ratio(
-                    query.content, name.text
+                found: dict[str, float] = {}
+                for f, a in name.pairs:
+                    weight = max(query_terms.get(f, 0.0), query_terms.get("=" + a, 0.0))
+                    if weight > found.get(f, 0.0):
+                        found[f] = weight
+                covered = sum(self._idf.get(f, 0.0) * min(1.0, weight) for f, weight in found.items())
+                best_coverage = max(best_coverage, covered / name.mass)
+                exact = exact or (
+                    name.folded in (query.content_terms, query.content_terms_with_cues)
+                    and len(found) == len(name.folded)
                 )
-                best_similarity = max(best_similarity, similarity / 200.0)
+            for content in {query.content, query.content_with_cues}:
+                if content:
+                    # token_set_ratio forgives extra words, token_sort_ratio does not: half of each
+                    similarity = fuzz.token_set_ratio(content, name.text) + fuzz.token_sort_ratio(content, name.text)
+                    best_similarity = max(best_similarity, similarity / 200.0)
         return best_coverage, best_similarity, exact
 
     def _aspect_for(self, query: _Query, entry: Entry) -> str:

@@ -339,7 +339,7 @@ def _expand(tokens: list[str]) -> list[str]:
     return out
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=16384)
 def normalize(text: str, expand: bool = True) -> Normalized:
     """Normalise `text` for matching (see the module docstring)."""
     tokens = [canonical_syllable(token) for token in tokenize(text)]

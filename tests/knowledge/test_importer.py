@@ -51,7 +51,10 @@ def good_row(**changes: str) -> dict[str, str]:
         "online": "một phần",
         "as_of": "15/07/2025",
         "summary": "Cơ sở kinh doanh karaoke phải có giấy phép trước khi hoạt động.",
-        "documents": "Đơn đề nghị cấp giấy phép | 1 | bản chính\nBản sao giấy chứng nhận đăng ký kinh doanh | 1 | bản sao | nếu có",
+        "documents": (
+            "Đơn đề nghị cấp giấy phép | 1 | bản chính\n"
+            "Bản sao giấy chứng nhận đăng ký kinh doanh | 1 | bản sao | nếu có"
+        ),
         "steps": "Nộp hồ sơ tại UBND xã.\nNhận giấy phép.",
         "processing_days": "5",
         "processing_text": "05 ngày làm việc kể từ ngày nhận đủ hồ sơ hợp lệ",
