@@ -71,7 +71,6 @@ EXACT_NAME_BONUS = 0.08
 # A general entry answers a kind of question ("... ở đâu" is the address, "mấy giờ" the hours): when the
 # aspect asked is one its own names ask, that is evidence for it.
 GENERAL_ASPECT_BONUS = 0.1
-NAME_WORD_FLOOR = 1.0
 # An answer names a procedure: at least this share of one of its names must be in the question.
 MIN_NAME_COVERAGE = 0.6
 
