@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
@@ -202,7 +203,8 @@ class XlsxBuilder:
         if isinstance(value, bool):
             return WriteOnlyCell(sheet, value="có" if value else "không")
         if isinstance(value, str):
-            cell = WriteOnlyCell(sheet, value=value)
+            # Control characters (a fuzzed name, an odd CSV row) are illegal in XLSX: drop them, never a 500.
+            cell = WriteOnlyCell(sheet, value=ILLEGAL_CHARACTERS_RE.sub("", value))
             cell.data_type = "s"  # never a formula, whatever the text starts with
             return cell
         cell = WriteOnlyCell(sheet, value=value)
