@@ -214,3 +214,13 @@ def test_unknown_or_missing_columns_refuse_the_file(tmp_path: Path, kb_dir: Path
     assert sorted(p.name for p in (kb_dir / "procedures").iterdir()) == sorted(
         p.name for p in (KB_PATH / "procedures").iterdir()
     )
+
+
+def test_every_import_column_is_documented() -> None:
+    from knowledge.importer import COLUMNS
+    from knowledge.loader import BUNDLED_PATH
+
+    text = (BUNDLED_PATH.parent / "FORMAT.md").read_text(encoding="utf-8")
+    section = text.split("## Import columns", 1)[1]
+    for column in COLUMNS:
+        assert f"| `{column}` |" in section, column
