@@ -166,7 +166,7 @@ async def run_officer_alerts(ctx: JobContext, now: datetime, manual: bool = Fals
         if not recipients:
             return JobReport("no officer recipients (add them with `motcua recipients add`)")
         alerts = await compute_alerts(session, window, list(recipients))
-        names = dict((await session.execute(select(Department.id, Department.name))).tuples().all())
+        names = {row[0]: row[1] for row in await session.execute(select(Department.id, Department.name))}
     messages: list[OutgoingMessage] = []
     lines: list[str] = []
     for department_id, people in recipients.items():
