@@ -471,10 +471,10 @@ class Matcher:
         self, question: str, entry: Entry, aspect: str, candidates: list[Candidate], query: _Query | None
     ) -> Answer:
         department = self._department(entry)
-        lead = self._faq_lead(entry, query) if query is not None else None
         if isinstance(entry, GeneralEntry):
-            text = render_general(entry, self.centre, lead)
+            text = render_general(entry, self.centre)
             return Answer(question, "answer", text, entry, "overview", candidates, [], department)
+        lead = self._faq_lead(entry, query) if query is not None and aspect == "overview" else None
         text = render_procedure(entry, aspect, department, lead)
         buttons = [
             (ASPECT_LABELS[other], f"kb:{entry.id}:{other}")

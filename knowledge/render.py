@@ -128,9 +128,20 @@ def format_working_hours(value: str) -> str:
 
 
 def _clip(text: str, limit: int = MAX_ITEM_CHARS) -> str:
+    """At most `limit` characters: whole sentences when the first one fits, else whole words and "…"."""
     text = " ".join(text.split())
     if len(text) <= limit:
         return text
+    sentences = re.split(r"(?<=[.;!?])\s+", text)
+    kept = ""
+    for sentence in sentences:
+        candidate = f"{kept} {sentence}".strip()
+        if len(candidate) > limit:
+            break
+        kept = candidate
+    if kept:
+        kept = kept.rstrip(",;:")
+        return kept if kept.endswith((".", "!", "?")) else kept + "…"
     cut = text[: limit - 1].rsplit(" ", 1)[0]
     return cut.rstrip(",;:") + "…"
 
@@ -202,7 +213,7 @@ def _section(procedure: Procedure, aspect: str, department: str) -> list[str]:
         if procedure.fees:
             lines = ["Phí, lệ phí:", *_bullets(_fee_line(fee, procedure.fees_note) for fee in procedure.fees)]
             if procedure.fees_note and any(fee.amount is not None for fee in procedure.fees):
-                lines.append(_clip(procedure.fees_note))
+                lines.append(_clip(procedure.fees_note, 300))
         else:
             lines = ["Phí, lệ phí: " + (procedure.fees_note or "Không thu phí, lệ phí.")]
         return lines
@@ -249,7 +260,7 @@ def _section(procedure: Procedure, aspect: str, department: str) -> list[str]:
             ]
         return ["Thủ tục này không có mẫu đơn, tờ khai riêng được công bố."]
     # overview
-    lines = [_clip(procedure.summary, 400)]
+    lines = [_clip(procedure.summary, 320)]
     lines.append(f"- Thời hạn: {processing_time_summary(procedure)}")
     lines.append(f"- Lệ phí: {fee_summary(procedure)}")
     lines.append(f"- Nơi nộp: {_clip(procedure.where.submit[0], 160)}")
@@ -259,11 +270,16 @@ def _section(procedure: Procedure, aspect: str, department: str) -> list[str]:
 
 
 def render_procedure(procedure: Procedure, aspect: str, department: str, lead: str | None = None) -> str:
-    """The reply about one aspect of a procedure: title, optional lead (an FAQ answer), body, doubts, date."""
+    """The reply about one aspect of a procedure: title, body, doubts, date.
+
+    `lead` is the answer of the procedure's FAQ question the citizen asked; it replaces the summary of an
+    overview (an aspect's own facts are more exact than any prose about them).
+    """
     lines = [procedure.title]
-    if lead:
-        lines.append(_clip(lead, 400))
-    lines.extend(_section(procedure, aspect, department))
+    body = _section(procedure, aspect, department)
+    if lead and aspect == "overview":
+        body[0] = _clip(lead, 320)
+    lines.extend(body)
     lines.extend(_uncertain_lines(procedure, aspect))
     lines.append(f"(Thông tin cập nhật ngày {procedure.as_of:%d/%m/%Y})")
     return "\n".join(lines)
