@@ -20,6 +20,15 @@ def folded(text: str) -> str:
     return _SPACES.sub(" ", fold(text).lower()).strip()
 
 
+def command_text(text: str) -> str:
+    """`folded` text with a Telegram `@botname` suffix of a command removed: '/lang@motcua_bot en' → '/lang en'."""
+    text = text.strip()
+    if text.startswith("/"):
+        head, _, rest = text.partition(" ")
+        text = head.split("@")[0] + (" " + rest if rest else "")
+    return folded(text)
+
+
 def is_citizen_chat(msg: IncomingMessage) -> bool:
     """Journeys talk to people in private chats; groups (the officers') are the handoff's business."""
     return msg.chat_type == "private"

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.base import Context, IncomingMessage, Reply
 from handlers.cards import describe_hours
-from handlers.common import contact_for, folded, lang_of
+from handlers.common import command_text, contact_for, lang_of
 from handlers.messages import WEEKDAYS, Lang, say
 from storage.calendar import WorkingCalendar
 from storage.contacts import linked_dossiers
@@ -59,17 +59,8 @@ def wants_officer(msg: IncomingMessage) -> bool:
         return True
     if msg.payload or msg.kind != "text" or len(msg.text) > 80:
         return False
-    text = _command(msg.text)
+    text = command_text(msg.text)
     return text in _REQUESTS or text.startswith(("gap can bo", "cho gap can bo", "xin gap can bo"))
-
-
-def _command(text: str) -> str:
-    """Folded text with a Telegram `@botname` suffix of a command removed."""
-    text = text.strip()
-    if text.startswith("/"):
-        head, _, rest = text.partition(" ")
-        text = head.split("@")[0] + (" " + rest if rest else "")
-    return folded(text)
 
 
 def _group(ctx: Context) -> str | None:
@@ -162,7 +153,7 @@ async def _during_handoff(
     handoff_id, contact_id = int(state["id"]), int(state["contact_id"])
     now = ctx.clock()
     key = _state_key(ctx, msg.channel, msg.chat_id)
-    if msg.kind == "text" and _command(msg.text) in _DONE:
+    if msg.kind == "text" and command_text(msg.text) in _DONE:
         await ctx.state.delete(key)
         async with ctx.sessionmaker.begin() as session:
             await close_handoff(session, handoff_id, now, "citizen")
@@ -198,7 +189,7 @@ async def _officer_message(msg: IncomingMessage, ctx: Context, group: str) -> li
         handoff_id = int(meta.get("handoff_id", 0))
         lang = lang_of(contact)
         key = _state_key(ctx, contact.channel, contact.chat_id)
-        if _command(msg.text) in _DONE:
+        if command_text(msg.text) in _DONE:
             await close_handoff(session, handoff_id, now, "officer")
             await ctx.state.delete(key)
             return [

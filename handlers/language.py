@@ -6,7 +6,7 @@ from typing import Literal
 
 from handlers.base import Button, Context, IncomingMessage, Reply
 from handlers.cards import menu_buttons
-from handlers.common import contact_for, folded, is_citizen_chat
+from handlers.common import command_text, contact_for, is_citizen_chat
 from handlers.messages import Lang, say
 
 _ENGLISH = frozenset({"english", "/lang en", "/en", "/english", "in english", "tieng anh", "speak english"})
@@ -21,7 +21,7 @@ def requested_language(msg: IncomingMessage) -> Literal["en", "vi", "choose"] | 
         return "vi"
     if msg.payload or msg.kind != "text" or len(msg.text) > 40:
         return None
-    text = folded(msg.text.split("@")[0] if msg.text.startswith("/") else msg.text)
+    text = command_text(msg.text)
     if text in _ENGLISH:
         return "en"
     if text in _VIETNAMESE:

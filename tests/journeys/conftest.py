@@ -82,6 +82,10 @@ class Journey:
         assert replies is not None, f"no journey handler answered {text!r} {fields}"
         return replies
 
+    async def send_text(self, text: str, *, chat: str = "100", channel: str = "telegram") -> list[Reply] | None:
+        """Send a text that journey handlers may leave to others (None)."""
+        return await self.send(IncomingMessage(channel=channel, chat_id=chat, user_id=chat, text=text))  # type: ignore[arg-type]
+
     async def press(self, payload: str, *, chat: str = "100", channel: str = "telegram") -> list[Reply]:
         return await self.say(chat=chat, channel=channel, kind="button", payload=payload)
 
@@ -120,6 +124,9 @@ class Journey:
             return result.scalar_one_or_none()
 
 
+MakeJourney = Callable[..., Awaitable[Journey]]
+
+
 @pytest.fixture(scope="session")
 def knowledge() -> tuple[KnowledgeBase, Matcher]:
     return load_knowledge(Settings(_env_file=None))  # type: ignore[call-arg]
@@ -128,7 +135,7 @@ def knowledge() -> tuple[KnowledgeBase, Matcher]:
 @pytest.fixture
 async def make_journey(
     make_settings: Callable[..., Settings], redis_url: str | None, knowledge: tuple[KnowledgeBase, Matcher]
-) -> AsyncIterator[Callable[..., Awaitable[Journey]]]:
+) -> AsyncIterator[MakeJourney]:
     """`await make_journey(**settings_overrides)` → a Journey on a fresh database and state store."""
     engines: list[Any] = []
     stores: list[Any] = []
@@ -182,7 +189,7 @@ async def make_journey(
 
 
 @pytest.fixture
-async def journey(make_journey: Callable[..., Awaitable[Journey]]) -> Journey:
+async def journey(make_journey: MakeJourney) -> Journey:
     return await make_journey()
 
 

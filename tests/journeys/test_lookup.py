@@ -8,7 +8,7 @@ import pytest
 
 from handlers.base import IncomingMessage
 from handlers.messages import WEEKDAYS
-from tests.journeys.conftest import MONDAY_10AM, TZ, Journey, texts
+from tests.journeys.conftest import MONDAY_10AM, TZ, Journey, MakeJourney, texts
 
 PERSONAL = ("Nguyễn Thị Hoa", "0912345678", "001190012345", "5678")
 
@@ -47,9 +47,7 @@ async def test_unlinked_chat_sees_status_due_date_and_department_only(journey: J
 async def test_any_common_way_of_typing_the_code_finds_it(journey: Journey, typed: str) -> None:
     dossier = await journey.new_dossier()
     code = dossier.code  # e.g. TTHCC-261123-0001
-    message = typed.format(
-        code=code, lower=code.lower(), spaced=code.replace("-", " "), dotted=code.replace("-", ".")
-    )
+    message = typed.format(code=code, lower=code.lower(), spaced=code.replace("-", " "), dotted=code.replace("-", "."))
     text = texts(await journey.say(message))
     assert f"Mã hồ sơ: {code}" in text
     assert "Đã tiếp nhận" in text
@@ -87,8 +85,8 @@ async def test_numbers_in_ordinary_questions_are_left_to_the_faq(journey: Journe
     assert await journey.send(msg) is None
 
 
-async def test_failed_lookups_are_rate_limited_per_chat(make_journey: object) -> None:
-    journey: Journey = await make_journey(lookup_fail_limit_per_hour=3)  # type: ignore[operator]
+async def test_failed_lookups_are_rate_limited_per_chat(make_journey: MakeJourney) -> None:
+    journey = await make_journey(lookup_fail_limit_per_hour=3)
     dossier = await journey.new_dossier()
     for n in range(3):
         assert "Không tìm thấy" in texts(await journey.say(f"TTHCC-261123-99{n:02d}"))
@@ -101,8 +99,8 @@ async def test_failed_lookups_are_rate_limited_per_chat(make_journey: object) ->
     assert "Đã tiếp nhận" in texts(await journey.say(dossier.code, chat="other"))
 
 
-async def test_wrong_digits_count_towards_the_limit(make_journey: object) -> None:
-    journey: Journey = await make_journey(lookup_fail_limit_per_hour=2)  # type: ignore[operator]
+async def test_wrong_digits_count_towards_the_limit(make_journey: MakeJourney) -> None:
+    journey = await make_journey(lookup_fail_limit_per_hour=2)
     dossier = await journey.new_dossier()
     await journey.say(dossier.code)
     assert "không khớp" in texts(await journey.say("0000"))
@@ -111,8 +109,8 @@ async def test_wrong_digits_count_towards_the_limit(make_journey: object) -> Non
     assert "nhiều lần" in texts(await journey.say("5678"))
 
 
-async def test_codes_wrapped_in_chatter_still_count(make_journey: object) -> None:
-    journey: Journey = await make_journey(lookup_fail_limit_per_hour=2)  # type: ignore[operator]
+async def test_codes_wrapped_in_chatter_still_count(make_journey: MakeJourney) -> None:
+    journey = await make_journey(lookup_fail_limit_per_hour=2)
     dossier = await journey.new_dossier()
     for n in range(2):
         msg = IncomingMessage(channel="telegram", chat_id="100", user_id="1", text=f"xyz TTHCC-261123-99{n:02d} abc")
