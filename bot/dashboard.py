@@ -328,6 +328,8 @@ async def index(request: web.Request) -> web.StreamResponse:
             "totals": totals,
             "q": {"from": base["from"], "to": base["to"], "department": rq.department_id or ""},
             "trend_svg": trend_chart(trend),
+            # A phone gets the last six months, drawn narrow so the labels stay legible.
+            "trend_svg_phone": trend_chart(trend[-6:], width=360, height=240),
             "trend": trend,
             "channels": [(s, percent(s.value, totals.new)) for s in channels],
             "channel_svg": share_chart(channels),

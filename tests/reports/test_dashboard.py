@@ -109,22 +109,33 @@ async def test_the_admin_dashboard(report_client: Any, report_key: KeyMaker) -> 
     assert re.search(r'id="stat-on-time">55,56%<', html)
     assert re.search(r'id="stat-in-progress">7<', html)
     assert re.search(r'id="stat-satisfaction">75%<', html)
-    assert "Quá hạn 3" in html
+    assert "Quá hạn 3 · tính đến hết ngày 30/09/2025" in html
     assert "Trực tiếp: <b>8</b> (61,54%)" in html
     assert _table_names(html, "departments") == ["Sở Tài chính", "Sở Tư pháp"]
     # Overdue now (2 October): oldest first, each a link to the dossier's page.
     assert re.findall(r'href="/dashboard/dossiers/([^"]+)"', html) == ["RPT-B3", "RPT-A6", "RPT-A8"]
     assert '<option value="so-tu-phap">Sở Tư pháp</option>' in html
-    # Two inline SVG charts, well-formed, with 12 months of bars (3 series each).
+    # Inline SVG, well-formed: the trend (12 months of 3 bars, and a 6-month one for phones) and the ring.
     svgs = re.findall(r"<svg.*?</svg>", html, flags=re.S)
-    assert len(svgs) == 2
-    trend = ET.fromstring(svgs[0])
-    assert len(trend.findall("{http://www.w3.org/2000/svg}rect")) == 12 * 3 + 3  # bars + legend
-    assert "09/25 — Tiếp nhận: 13" in svgs[0]
-    ET.fromstring(svgs[1])
+    assert len(svgs) == 3
+    rect = "{http://www.w3.org/2000/svg}rect"
+    assert len(ET.fromstring(svgs[0]).findall(rect)) == 12 * 3 + 3  # bars + legend
+    assert len(ET.fromstring(svgs[1]).findall(rect)) == 6 * 3 + 3
+    assert "09/25 — Tiếp nhận: 13" in svgs[0] and "09/25 — Trễ hạn: 4" in svgs[1]
+    ring = ET.fromstring(svgs[2])
+    assert len(ring.findall("{http://www.w3.org/2000/svg}circle")) == 1 + 3  # track + three channels
     assert "<script" not in html
     assert 'href="/dashboard/export/summary.xlsx?from=2025-09-01&amp;to=2025-09-30"' in html
     assert "/dashboard/export/dossiers.csv?received_from=2025-09-01&amp;received_to=2025-10-01" in html
+
+
+async def test_the_current_month_counts_open_dossiers_now(report_client: Any, report_key: KeyMaker) -> None:
+    await sign_in(report_client, await report_key("admin"))
+    html = await (await report_client.get("/dashboard")).text()
+    assert "từ ngày 01/10/2025 đến ngày 02/10/2025" in html
+    assert "Quá hạn 3 · tính đến 10:00 02/10/2025" in html
+    assert re.search(r'id="stat-in-progress">8<', html)
+    assert re.search(r'id="stat-on-time">—<', html)  # nothing resolved yet: no rate, not 0 %
 
 
 async def test_departments_sort_by_rates(report_client: Any, report_key: KeyMaker) -> None:
