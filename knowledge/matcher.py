@@ -14,9 +14,11 @@ answers, from `CLARIFY_THRESHOLD` it offers the best two or three as buttons, be
 
 from __future__ import annotations
 
+import heapq
 import math
 from collections import defaultdict
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any, Literal
 
 from rapidfuzz import fuzz, process
@@ -63,6 +65,7 @@ W_UNKNOWN = 0.6
 W_CORRECTED = 0.8
 FUZZY_CUTOFF = 80.0
 TOP_K = 12
+COMMON_MIN_DF = 100
 
 COMBINE = (0.50, 0.35, 0.15)  # query coverage, name coverage, fuzzy similarity
 # The question is exactly one of the entry's names (title or alias), nothing more, nothing less: the editors
@@ -143,7 +146,7 @@ class Answer:
 class _Name:
     """A name of an entry prepared for name coverage and fuzzy similarity."""
 
-    pairs: tuple[tuple[str, str], ...]  # (folded, accented) content words
+    words: tuple[tuple[str, str, float], ...]  # (folded, "=" + accented, IDF) of each content word
     mass: float
     text: str
     folded: frozenset[str]
@@ -240,13 +243,19 @@ class Matcher:
             term: math.log(1.0 + (count - len(rows) + 0.5) / (len(rows) + 0.5)) for term, rows in postings.items()
         }
         self._idf_unknown = math.log(1.0 + (count + 0.5) / 0.5)
+        # Terms most entries have ("cấp", "giấy"): scored for the shortlist only, which keeps a question
+        # fast on thousands of entries; their IDF is small, so the shortlist hardly depends on them.
+        common_df = max(COMMON_MIN_DF, count // 8)
+        self._common: dict[str, dict[int, float]] = {
+            term: dict(rows) for term, rows in self._postings.items() if len(rows) > common_df
+        }
         self._vocabulary = sorted(
             t for t in self._postings if t[0] != "=" and "_" not in t and len(t) >= 3 and not t.isdigit()
         )
         self._names: list[list[_Name]] = [
             [
                 _Name(
-                    tuple(pairs),
+                    tuple((f, "=" + a, self._idf.get(f, 0.0)) for f, a in pairs),
                     sum(self._idf.get(f, 0.0) for f in {f for f, _ in pairs}),
                     text,
                     frozenset(f for f, _ in pairs),
@@ -348,7 +357,6 @@ class Matcher:
         for (folded, accented, _, exact), plain in zip(words, plains, strict=True):
             term = "=" + accented if exact else folded
             name_weights[term] = max(name_weights.get(term, 0.0), plain)
-            name_weights[folded] = max(name_weights.get(folded, 0.0), plain)
         content = [folded for folded, _, weight, _ in words if weight >= 0.5]
         content_with_cues = [w[0] for w, plain in zip(words, plains, strict=True) if plain >= 0.5]
         return _Query(
@@ -388,19 +396,33 @@ class Matcher:
     def _rank(self, query: _Query) -> list[Candidate]:
         total = query.unknown_mass
         scores: dict[int, float] = defaultdict(float)
+        common: list[tuple[str, float]] = []
         for term, weight in query.weights.items():
             mass = weight * self._idf[term]
             total += mass
+            if term in self._common:
+                common.append((term, mass))  # added below, for the shortlist only
+                continue
             for index, doc_weight in self._postings[term]:
                 scores[index] += mass * doc_weight
+        if not scores:  # only words that most entries have: score them all after all
+            for term, mass in common:
+                for index, doc_weight in self._postings[term]:
+                    scores[index] += mass * doc_weight
+            common = []
         if total <= 0.0 or not scores:
             return []
-        shortlist = sorted(scores.items(), key=lambda item: -item[1])[:TOP_K]
-        query_terms = query.name_weights
+        pool = heapq.nlargest(TOP_K * 3 if common else TOP_K, scores.items(), key=itemgetter(1))
+        if common:
+            pool = [
+                (index, raw + sum(mass * self._common[term].get(index, 0.0) for term, mass in common))
+                for index, raw in pool
+            ]
+            pool = heapq.nlargest(TOP_K, pool, key=itemgetter(1))
         ranked = []
-        for index, raw in shortlist:
+        for index, raw in pool:
             coverage = raw / total
-            name_coverage, similarity, exact = self._name_signals(index, query, query_terms)
+            name_coverage, similarity, exact = self._name_signals(index, query)
             score = COMBINE[0] * coverage + COMBINE[1] * name_coverage + COMBINE[2] * similarity
             if query.aspect in self._general_aspects[index]:
                 score += GENERAL_ASPECT_BONUS
@@ -410,33 +432,35 @@ class Matcher:
         ranked.sort(key=lambda candidate: -candidate.score)
         return ranked
 
-    def _name_signals(self, index: int, query: _Query, query_terms: dict[str, float]) -> tuple[float, float, bool]:
+    def _name_signals(self, index: int, query: _Query) -> tuple[float, float, bool]:
         """Best share of a name found in the question, best fuzzy similarity, and whether a name is exact.
 
         A name word counts as much as the question's word that matches it weighs (a particle-like "bao"
         in "bao nhiêu" hardly covers "báo" in "trình báo").
         """
+        query_terms = query.name_weights
+        contents = [c for c in {query.content, query.content_with_cues} if c]
         best_coverage = 0.0
         best_similarity = 0.0
         exact = False
         for name in self._names[index]:
+            found: dict[str, float] = {}
+            for folded, accented_key, _ in name.words:
+                weight = query_terms.get(accented_key) or query_terms.get(folded)
+                if weight and weight > found.get(folded, 0.0):
+                    found[folded] = weight
+            if not found:
+                continue  # nothing in common: neither coverage nor similarity to speak of
             if name.mass > 0.0:
-                found: dict[str, float] = {}
-                for f, a in name.pairs:
-                    weight = max(query_terms.get(f, 0.0), query_terms.get("=" + a, 0.0))
-                    if weight > found.get(f, 0.0):
-                        found[f] = weight
                 covered = sum(self._idf.get(f, 0.0) * min(1.0, weight) for f, weight in found.items())
                 best_coverage = max(best_coverage, covered / name.mass)
-                exact = exact or (
-                    name.folded in (query.content_terms, query.content_terms_with_cues)
-                    and len(found) == len(name.folded)
-                )
-            for content in {query.content, query.content_with_cues}:
-                if content:
-                    # token_set_ratio forgives extra words, token_sort_ratio does not: half of each
-                    similarity = fuzz.token_set_ratio(content, name.text) + fuzz.token_sort_ratio(content, name.text)
-                    best_similarity = max(best_similarity, similarity / 200.0)
+            exact = exact or (
+                len(found) == len(name.folded) and name.folded in (query.content_terms, query.content_terms_with_cues)
+            )
+            for content in contents:
+                # token_set_ratio forgives extra words, token_sort_ratio does not: half of each
+                similarity = fuzz.token_set_ratio(content, name.text) + fuzz.token_sort_ratio(content, name.text)
+                best_similarity = max(best_similarity, similarity / 200.0)
         return best_coverage, best_similarity, exact
 
     def _aspect_for(self, query: _Query, entry: Entry) -> str:
