@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from bot import keys
@@ -67,6 +67,14 @@ def _is_unavailable(exc: BaseException) -> bool:
     )
 
 
+def _is_data_error(exc: BaseException) -> bool:
+    """SQLSTATE class 22 (data exception), however the driver's error was wrapped."""
+    if isinstance(exc, DataError):
+        return True
+    sqlstate = getattr(getattr(exc, "orig", None), "sqlstate", None)
+    return isinstance(exc, DBAPIError) and isinstance(sqlstate, str) and sqlstate.startswith("22")
+
+
 @web.middleware
 async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Every failure becomes a JSON error; nobody sees a stack trace."""
@@ -93,8 +101,16 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
             413: "payload_too_large",
             415: "unsupported_media_type",
         }.get(exc.status, "http_error")
-        return error_response(exc.status, code, exc.reason, None)
+        response = error_response(exc.status, code, exc.reason, None)
+        if "Allow" in exc.headers:  # a 405 names the methods the route has (RFC 9110)
+            response.headers["Allow"] = exc.headers["Allow"]
+        return response
     except Exception as exc:
+        if _is_data_error(exc):
+            # The database refused a value (a NUL character, a number out of range): the request's fault.
+            status = 400
+            log.info("value refused by the database on %s", route)
+            return error_response(400, "invalid_value", "A value in the request cannot be stored (control character?)")
         if _is_unavailable(exc):
             status = 503
             log.warning("service unavailable on %s: %s", route, type(exc).__name__)

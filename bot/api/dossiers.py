@@ -262,13 +262,16 @@ async def import_dossiers_route(request: web.Request) -> web.Response:
     principal = require_role(request, *WRITE_ROLES)
     settings = request.app[keys.SETTINGS]
     if request.content_type.startswith("multipart/"):
-        reader = await request.multipart()
-        part = await reader.next()
-        while part is not None and getattr(part, "name", None) != "file":
+        try:
+            reader = await request.multipart()
             part = await reader.next()
-        if part is None:
-            raise InvalidInput("multipart body needs a 'file' part with the CSV", code="invalid_csv")
-        raw = await part.read(decode=True)  # type: ignore[union-attr]
+            while part is not None and getattr(part, "name", None) != "file":
+                part = await reader.next()
+            if part is None:
+                raise InvalidInput("multipart body needs a 'file' part with the CSV", code="invalid_csv")
+            raw = await part.read(decode=True)  # type: ignore[union-attr]
+        except (ValueError, RuntimeError) as exc:  # no boundary, broken parts, unknown encodings
+            raise InvalidInput(f"The multipart body is malformed: {exc}", code="invalid_csv") from None
     else:
         raw = await request.read()
     if not raw:

@@ -54,6 +54,26 @@ BASE_COMPONENTS: dict[str, Any] = {
 }
 
 
+def with_common_errors(paths: dict[str, Any]) -> dict[str, Any]:
+    """Add the errors the middlewares can give on any operation, so no module has to remember them.
+
+    Every route can answer 400 (bad parameters), 401 (no key) and 503 (a backing service down); a route with a
+    path parameter can answer 404, one with a body 413.
+    """
+    result: dict[str, Any] = {}
+    for path, ops in paths.items():
+        result[path] = {}
+        for method, op in ops.items():
+            codes = [400, 401, 503]
+            if "{" in path:
+                codes.append(404)
+            if "requestBody" in op:
+                codes.append(413)
+            common = error_responses(*codes)
+            result[path][method] = {**op, "responses": {**common, **op.get("responses", {})}}
+    return result
+
+
 def build_document(paths: dict[str, Any], schemas: dict[str, Any]) -> dict[str, Any]:
     components = {
         "securitySchemes": BASE_COMPONENTS["securitySchemes"],
@@ -68,7 +88,7 @@ def build_document(paths: dict[str, Any], schemas: dict[str, Any]) -> dict[str, 
         },
         "servers": [{"url": "/"}],
         "security": [{"bearer": []}],
-        "paths": paths,
+        "paths": with_common_errors(paths),
         "components": components,
     }
 

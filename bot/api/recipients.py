@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from bot import keys
 from bot.api.openapi import add_paths, error_responses, json_body, ok
 from bot.http import json_response, read_model, require_department, require_role
-from storage.errors import DomainError
+from storage.errors import DomainError, NotFound
 from storage.models import OfficerRecipient, Role
 from storage.recipients import NewRecipient, add_recipient, deactivate_recipient, list_recipients
 
@@ -69,6 +69,8 @@ async def delete_handler(request: web.Request) -> web.Response:
         recipient_id = int(request.match_info["id"])
     except ValueError:
         raise DomainError("recipient id must be a number", code="invalid_id") from None
+    if not 0 < recipient_id < 2**63:  # beyond BIGINT the database would fail, not say "not found"
+        raise NotFound(f"No recipient {recipient_id}", code="recipient_not_found")
     scope = principal.department_id if principal.role == Role.OFFICER else None
     async with request.app[keys.SESSIONMAKER].begin() as session:
         row = await deactivate_recipient(session, recipient_id, department_scope=scope)
