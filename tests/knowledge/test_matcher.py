@@ -258,3 +258,40 @@ def test_money_and_hours_formatting() -> None:
         "Thứ Hai đến Thứ Sáu: 07:30–11:30 và 13:30–17:00; Thứ Bảy: 07:30–11:30"
     )
     assert format_working_hours("Sáng 7h30 - 11h30 các ngày trong tuần") == "Sáng 7h30 - 11h30 các ngày trong tuần"
+
+
+def test_out_of_scope_scores_stay_below_the_clarify_threshold(matcher: Matcher) -> None:
+    for question in ("giá vàng hôm nay", "kể chuyện cười đi", "vay tiền trả góp"):
+        answer = matcher.ask(question)
+        assert answer.score < CLARIFY_THRESHOLD, (question, answer.score)
+
+
+def test_empty_and_symbol_only_questions_fall_back(matcher: Matcher) -> None:
+    for question in ("", "   ", "???", "😀😀"):
+        answer = matcher.ask(question)
+        assert answer.outcome == "fallback"
+        assert answer.procedure is None
+
+
+def test_diacritics_typed_tell_words_apart(kb: KnowledgeBase) -> None:
+    land = kb.procedures[0].model_copy(
+        update={"id": "chuyen-nhuong-dat", "title": "Đăng ký chuyển nhượng đất", "aliases": ["mua bán đất"]}
+    )
+    small = KnowledgeBase(departments=kb.departments, procedures=[land], general=[])
+    matcher = Matcher(small, CENTRE)
+    # "mưa" (rain) is not "mua" (buy), though both fold to "mua"
+    assert matcher.ask("trời mưa đất ướt").outcome == "fallback"
+    # without diacritics it may be either, and the rest of the question decides
+    answer = matcher.ask("mua ban dat")
+    assert answer.outcome == "answer"
+    assert answer.procedure is not None
+    assert answer.procedure.id == "chuyen-nhuong-dat"
+
+
+def test_lai_and_lai_with_diacritics_are_different_words(matcher: Matcher) -> None:
+    answer = matcher.ask("cấp lại giấy phép lái xe")
+    assert answer.procedure is not None
+    assert answer.procedure.id == "cap-lai-giay-phep-lai-xe"
+    answer = matcher.ask("đổi giấy phép lái xe")
+    assert answer.procedure is not None
+    assert answer.procedure.id == "doi-giay-phep-lai-xe"
