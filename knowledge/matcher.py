@@ -43,7 +43,7 @@ from knowledge.render import (
 Outcome = Literal["answer", "clarify", "fallback"]
 Entry = Procedure | GeneralEntry
 
-ANSWER_THRESHOLD = 0.62
+ANSWER_THRESHOLD = 0.70
 CLARIFY_THRESHOLD = 0.42
 # An answer also needs a lead over the runner-up: two entries that fit as well are a question to ask.
 ANSWER_MARGIN = 0.06
@@ -329,7 +329,9 @@ class Matcher:
             if folded.isdigit():
                 weight *= 0.3
             if folded not in self._idf:
-                corrected = None if in_cue else self._correct(folded)
+                # Only words typed without diacritics are spelling-corrected: a word typed with them is
+                # most likely a real word we do not have ("nguội" is not "nuôi").
+                corrected = None if in_cue or accented != folded else self._correct(folded)
                 if corrected is None:
                     # content nothing in the knowledge base explains (a cue word is explained: it is the aspect)
                     unknown_mass += 0.0 if in_cue else weight * W_UNKNOWN * self._idf_unknown
@@ -374,7 +376,7 @@ class Matcher:
 
     def _correct(self, token: str) -> str | None:
         """The known syllable a misspelt one was meant to be, if one is close enough."""
-        if len(token) < 3 or token.isdigit():
+        if len(token) < 4 or token.isdigit():
             return None
         found = process.extractOne(token, self._vocabulary, scorer=fuzz.ratio, score_cutoff=FUZZY_CUTOFF)
         return found[0] if found else None
@@ -535,7 +537,8 @@ class Matcher:
             for c in shortlist
         ]
         buttons.append((BUTTON_HUMAN, "menu:human"))
-        return Answer(question, "clarify", render_clarify(aspect), None, aspect, shortlist, buttons)
+        text = render_clarify(aspect, len(shortlist))
+        return Answer(question, "clarify", text, None, aspect, shortlist, buttons)
 
     def _fallback(
         self, question: str, aspect: str | None, candidates: list[Candidate], need_procedure: bool = False

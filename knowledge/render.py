@@ -63,6 +63,7 @@ MSG_GREETING = (
 )
 MSG_THANKS = "Rất vui được hỗ trợ Ông/Bà. Nếu cần thêm thông tin, Ông/Bà cứ nhắn cho tôi."
 MSG_CLARIFY = "Ông/Bà muốn hỏi về thủ tục nào dưới đây? Xin bấm chọn:"
+MSG_CLARIFY_ONE = "Có phải Ông/Bà muốn hỏi về thủ tục dưới đây? Xin bấm để xem, hoặc hỏi lại rõ hơn."
 MSG_CLARIFY_ASPECT = "Ông/Bà muốn hỏi {what} của thủ tục nào dưới đây? Xin bấm chọn:"
 BUTTON_HOTLINE = "Gọi đường dây nóng"
 BUTTON_HUMAN = "Gặp cán bộ"
@@ -329,8 +330,10 @@ def render_greeting(centre: CentreInfo, thanks: bool = False) -> str:
     )
 
 
-def render_clarify(aspect: str | None) -> str:
-    """The question that goes with the candidate buttons."""
+def render_clarify(aspect: str | None, count: int = 2) -> str:
+    """The question that goes with the candidate buttons (`count` of them)."""
+    if count == 1:
+        return MSG_CLARIFY_ONE
     if aspect and aspect != "overview":
         return MSG_CLARIFY_ASPECT.format(what=_ASPECT_WHAT[aspect])
     return MSG_CLARIFY
