@@ -295,3 +295,18 @@ def test_lai_and_lai_with_diacritics_are_different_words(matcher: Matcher) -> No
     answer = matcher.ask("đổi giấy phép lái xe")
     assert answer.procedure is not None
     assert answer.procedure.id == "doi-giay-phep-lai-xe"
+
+
+def test_greeting_with_a_question_answers_the_question(matcher: Matcher) -> None:
+    answer = matcher.ask("Chào ad, cho em hỏi làm hộ chiếu cần giấy tờ gì ạ")
+    assert not answer.greeting
+    assert answer.procedure is not None
+    assert answer.procedure.id == "cap-ho-chieu-pho-thong"
+    assert answer.aspect == "documents"
+
+
+def test_button_for_a_general_entry(matcher: Matcher) -> None:
+    answer = matcher.answer_aspect("gio-lam-viec", "overview")
+    assert answer.outcome == "answer"
+    assert answer.general is not None
+    assert answer.text == "Giờ làm việc: Thứ Hai đến Thứ Sáu: 07:30–11:30 và 13:30–17:00."
