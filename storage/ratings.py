@@ -127,4 +127,4 @@ async def list_ratings(
         .limit(limit)
         .offset(offset)
     )
-    return [(r, d) for r, d in rows.tuples()], int(total)
+    return [(r, d) for r, d in rows.all()], int(total)
