@@ -36,7 +36,7 @@ from bot.http import error_response, json_response
 from bot.inbox import WRITE_GATE, register_adapter, store_update
 from bot.pipeline import split_text
 from bot.settings import Settings
-from handlers.base import IncomingMessage, Reply
+from handlers.base import Attachment, IncomingMessage, Reply
 from storage.db import SessionMaker
 from storage.inbox import NewUpdate
 from storage.models import PlatformToken, utcnow
@@ -429,17 +429,28 @@ class ZaloChannel:
         return SendOutcome.sent(first_id)
 
     async def _bodies(self, recipient: str, reply: Reply) -> list[dict[str, Any]]:
+        """The messages for one reply: texts (≤ 2,000 chars, buttons on the last), then image and file."""
         assert self.client is not None
-        bodies: list[dict[str, Any]] = []
         texts = split_text(reply.text, TEXT_LIMIT) if reply.text else []
         buttons = [b for row in reply.buttons for b in row][:MAX_BUTTONS]
+        caption = texts.pop() if reply.image is not None and len(texts) == 1 and not buttons else None
+        bodies: list[dict[str, Any]] = [{"text": text} for text in texts]
+        if buttons and bodies:
+            bodies[-1]["attachment"] = {
+                "type": "template",
+                "payload": {
+                    "buttons": [
+                        {
+                            "title": b.label[:BUTTON_TITLE_LIMIT],
+                            "payload": b.label[:BUTTON_TITLE_LIMIT],
+                            "type": "oa.query.show",
+                        }
+                        for b in buttons
+                    ]
+                },
+            }
         if reply.image is not None:
-            form = aiohttp.FormData()
-            form.add_field(
-                "file", reply.image.data, filename=reply.image.filename, content_type=reply.image.content_type
-            )
-            data = await self.client.call("/v2.0/oa/upload/image", form=form)
-            caption = texts.pop(0) if texts and len(texts) == 1 and not buttons else None
+            data = await self._upload("image", reply.image)
             media: dict[str, Any] = {
                 "attachment": {
                     "type": "template",
@@ -453,32 +464,17 @@ class ZaloChannel:
                 media["text"] = caption
             bodies.append(media)
         if reply.document is not None:
-            form = aiohttp.FormData()
-            form.add_field(
-                "file", reply.document.data, filename=reply.document.filename, content_type=reply.document.content_type
-            )
-            data = await self.client.call("/v2.0/oa/upload/file", form=form)
+            data = await self._upload("file", reply.document)
             bodies.append({"attachment": {"type": "file", "payload": {"token": data.get("token")}}})
-        for n, text in enumerate(texts):
-            body: dict[str, Any] = {"text": text}
-            if buttons and n == len(texts) - 1:
-                body["attachment"] = {
-                    "type": "template",
-                    "payload": {
-                        "buttons": [
-                            {
-                                "title": b.label[:BUTTON_TITLE_LIMIT],
-                                "payload": b.label[:BUTTON_TITLE_LIMIT],
-                                "type": "oa.query.show",
-                            }
-                            for b in buttons
-                        ]
-                    },
-                }
-            bodies.append(body)
         if buttons:
             await self._remember_buttons(recipient, {b.label[:BUTTON_TITLE_LIMIT]: b.payload for b in buttons})
         return bodies
+
+    async def _upload(self, kind: str, attachment: Attachment) -> dict[str, Any]:
+        assert self.client is not None
+        form = aiohttp.FormData()
+        form.add_field("file", attachment.data, filename=attachment.filename, content_type=attachment.content_type)
+        return await self.client.call(f"/v2.0/oa/upload/{kind}", form=form)
 
     async def _remember_buttons(self, user_id: str, labels: dict[str, str]) -> None:
         """A tapped `oa.query.show` button comes back as the user's text: remember what each label means."""

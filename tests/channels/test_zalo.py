@@ -1,0 +1,214 @@
+"""Zalo OA end to end: events posted as Zalo posts them (signed raw bytes), replies seen at the fake API."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from bot.app import create_app
+from bot.channels.zalo import ZALO, verify_signature, zalo_signature
+from bot.settings import Settings
+from storage.models import InboxUpdate
+from tests.channels.support import FAST, contact, count, inbox_rows
+from tests.fakes import FakeZalo, sign_zalo_event, zalo_event
+from tests.fakes.base import wait_until
+from tests.fakes.zalo import APP_ID, APP_SECRET, OA_SECRET
+
+
+@pytest.fixture
+async def zl(
+    aiohttp_client: Any, make_settings: Callable[..., Settings], fake_zalo: FakeZalo, redis_url: str | None
+) -> Any:
+    """A running app wired to the fake Zalo API, workers on, over each state backend."""
+    settings = make_settings(**fake_zalo.settings(), **FAST, redis_url=redis_url)
+    return await aiohttp_client(create_app(settings))
+
+
+async def post(client: Any, event: dict[str, Any], secret: str = OA_SECRET) -> Any:
+    raw, headers = sign_zalo_event(event, secret)
+    return await client.post("/webhooks/zalo", data=raw, headers=headers)
+
+
+# --- signature --------------------------------------------------------------------------------------
+
+
+def test_signature_is_sha256_of_app_id_raw_body_timestamp_secret() -> None:
+    raw = b'{"event_name": "user_send_text", "timestamp": "1700000000000"}'
+    import hashlib
+
+    expected = hashlib.sha256(f"{APP_ID}{raw.decode()}1700000000000{OA_SECRET}".encode()).hexdigest()
+    assert zalo_signature(APP_ID, raw, "1700000000000", OA_SECRET) == expected
+
+
+@pytest.mark.parametrize(("secret", "name"), [(OA_SECRET, "ZALO_OA_SECRET_KEY"), (APP_SECRET, "ZALO_APP_SECRET")])
+async def test_either_configured_secret_is_accepted_and_logged(
+    zl: Any, fake_zalo: FakeZalo, secret: str, name: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="bot.channels.zalo")
+    response = await post(zl, zalo_event("user_send_text", "u1", text="xin chào", msg_id="m1"), secret)
+    assert response.status == 200
+    assert await response.json() == {"ok": True}
+    assert any(name in r.getMessage() for r in caplog.records)
+    await fake_zalo.wait_for(lambda: len(fake_zalo.messages("u1")) == 1)
+
+
+@pytest.mark.parametrize(
+    "tamper",
+    [
+        pytest.param("wrong-secret", id="wrong-secret"),
+        pytest.param("no-header", id="no-header"),
+        pytest.param("reserialised", id="reserialised-body"),
+        pytest.param("other-timestamp", id="other-timestamp"),
+        pytest.param("hmac", id="hmac-instead-of-sha256"),
+    ],
+)
+async def test_bad_signatures_are_401_and_nothing_is_stored(zl: Any, tamper: str) -> None:
+    event = zalo_event("user_send_text", "u1", text="xin chào", msg_id="m1")
+    raw, headers = sign_zalo_event(event, OA_SECRET)
+    if tamper == "wrong-secret":
+        raw, headers = sign_zalo_event(event, "not-the-secret")
+    elif tamper == "no-header":
+        headers = {"Content-Type": "application/json"}
+    elif tamper == "reserialised":
+        raw = json.dumps(event, separators=(",", ":")).encode()  # same JSON, other bytes
+    elif tamper == "other-timestamp":
+        raw = raw.replace(event["timestamp"].encode(), b"1")
+    else:
+        import hashlib
+        import hmac
+
+        mac = hmac.new(OA_SECRET.encode(), APP_ID.encode() + raw + event["timestamp"].encode(), hashlib.sha256)
+        headers = {"X-ZEvent-Signature": f"mac={mac.hexdigest()}", "Content-Type": "application/json"}
+    response = await zl.post("/webhooks/zalo", data=raw, headers=headers)
+    assert response.status == 401
+    assert (await response.json())["error"]["code"] == "unauthorized"
+    assert await count(zl.app, InboxUpdate) == 0
+
+
+def test_signature_check_without_secrets_accepts_nothing(make_settings: Callable[..., Settings]) -> None:
+    settings = make_settings(zalo_app_id=APP_ID)
+    raw = b"{}"
+    assert verify_signature(settings, raw, "1", "mac=" + zalo_signature(APP_ID, raw, "1", "")) is None
+
+
+async def test_malformed_json_is_400_never_500(zl: Any) -> None:
+    for body in (b"{oops", b"", b"[]"):
+        response = await zl.post("/webhooks/zalo", data=body, headers={"X-ZEvent-Signature": "mac=00"})
+        assert response.status == 400
+        assert (await response.json())["error"]["code"] in ("invalid_json", "invalid_event")
+
+
+async def test_zalo_not_configured_is_404(client: Any) -> None:
+    raw, headers = sign_zalo_event(zalo_event("user_send_text", "u1", text="x"))
+    assert (await client.post("/webhooks/zalo", data=raw, headers=headers)).status == 404
+
+
+# --- echoes and duplicates ----------------------------------------------------------------------------
+
+
+async def test_echo_events_of_our_own_messages_are_skipped(zl: Any) -> None:
+    for name in ("oa_send_text", "oa_send_image", "oa_send_list"):
+        response = await post(zl, zalo_event(name, "u1", text="Xin chào Ông/Bà!", msg_id=f"e-{name}"))
+        assert response.status == 200
+        assert await response.json() == {"ok": True, "ignored": "echo"}
+    assert await count(zl.app, InboxUpdate) == 0
+
+
+async def test_a_redelivered_event_is_acknowledged_and_answered_once(zl: Any, fake_zalo: FakeZalo) -> None:
+    event = zalo_event("user_send_text", "u1", text="giờ làm việc", msg_id="dup-1")
+    assert await (await post(zl, event)).json() == {"ok": True}
+    assert await (await post(zl, event)).json() == {"ok": True, "duplicate": True}
+    await post(zl, zalo_event("user_send_text", "u1", text="/help", msg_id="dup-2"))
+    await fake_zalo.wait_for(lambda: len(fake_zalo.messages("u1")) >= 2)
+    texts = fake_zalo.texts("u1")
+    assert len(texts) == 2
+    assert texts[0].startswith("Giờ làm việc") and texts[1].startswith("Cách hỏi")
+
+
+async def test_events_without_msg_id_dedup_on_event_timestamp_and_sender(zl: Any) -> None:
+    follow = zalo_event("follow", "u2", timestamp=1700000000123)
+    assert await (await post(zl, follow)).json() == {"ok": True}
+    assert await (await post(zl, follow)).json() == {"ok": True, "duplicate": True}
+    other_time = zalo_event("follow", "u2", timestamp=1700000000999)
+    assert await (await post(zl, other_time)).json() == {"ok": True}
+    keys = sorted(r.update_key for r in await inbox_rows(zl.app))
+    assert keys == ["follow:1700000000123:u2", "follow:1700000000999:u2"]
+
+
+async def test_events_the_bot_does_not_handle_are_acknowledged_not_stored(zl: Any) -> None:
+    seen = zalo_event("user_seen_message", "u1", msg_id="s1")
+    assert await (await post(zl, seen)).json() == {"ok": True, "ignored": "event"}
+    assert await count(zl.app, InboxUpdate) == 0
+
+
+# --- conversations ----------------------------------------------------------------------------------
+
+
+async def test_a_question_is_answered_with_quick_reply_buttons(zl: Any, fake_zalo: FakeZalo) -> None:
+    await post(zl, zalo_event("user_send_text", "u1", text="le phi ly lich tu phap", msg_id="q1"))
+    await fake_zalo.wait_for(lambda: len(fake_zalo.messages("u1")) == 1)
+    call = fake_zalo.messages("u1")[0]
+    assert call.headers["access_token"] == fake_zalo.access_token
+    message = call.params["message"]
+    assert "200.000 đồng" in message["text"] and len(message["text"]) <= 2000
+    buttons = message["attachment"]["payload"]["buttons"]
+    assert 1 <= len(buttons) <= 5
+    assert all(b["type"] == "oa.query.show" and b["payload"] == b["title"] for b in buttons)
+    # Tapping a button sends its text back as the user's message: it is read as that button's payload.
+    label = next(b["title"] for b in buttons if b["title"] == "Thời hạn")
+    await post(zl, zalo_event("user_send_text", "u1", text=label, msg_id="q2"))
+    await fake_zalo.wait_for(lambda: len(fake_zalo.messages("u1")) == 2)
+    assert "Thời hạn giải quyết" in fake_zalo.texts("u1")[1]
+
+
+async def test_follow_gets_the_welcome_and_keeps_the_ref_parameter(zl: Any, fake_zalo: FakeZalo) -> None:
+    msg = await zl.app[ZALO].to_message(zalo_event("follow", "u3", extra={"ref": "sub_TOKEN42"}))
+    assert msg is not None and (msg.kind, msg.start_param, msg.chat_id) == ("follow", "sub_TOKEN42", "u3")
+    plain = await zl.app[ZALO].to_message(zalo_event("follow", "u3"))
+    assert plain is not None and plain.start_param is None
+    await post(zl, zalo_event("follow", "u3"))
+    await fake_zalo.wait_for(lambda: len(fake_zalo.messages("u3")) == 1)
+    assert fake_zalo.texts("u3")[0].startswith("Xin chào Ông/Bà!")
+
+
+async def test_shared_phone_is_stored_on_the_contact_and_never_logged(
+    zl: Any, fake_zalo: FakeZalo, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    info = {"info": {"name": "Nguyễn Thị Lan", "phone": "84912345678", "user_dob": "30/10/1999"}}
+    await post(zl, zalo_event("user_submit_info", "u4", extra=info))
+    await fake_zalo.wait_for(lambda: len(fake_zalo.messages("u4")) == 1)
+    stored = await contact(zl.app, "zalo", "u4")
+    assert stored is not None and stored.phone == "0912345678"
+    ours = ("bot", "handlers", "storage", "knowledge")
+    logged = "\n".join(r.getMessage() for r in caplog.records if r.name.split(".")[0] in ours)
+    assert "912345678" not in logged and "Nguyễn Thị Lan" not in logged
+
+
+async def test_images_files_and_locations_get_a_polite_answer(zl: Any, fake_zalo: FakeZalo) -> None:
+    image = {"message": {"msg_id": "i1", "attachments": [{"type": "image", "payload": {"url": "https://x/y.jpg"}}]}}
+    location = {"message": {"msg_id": "l1", "attachments": [{"type": "location", "payload": {"coordinates": {}}}]}}
+    await post(zl, zalo_event("user_send_image", "u5", extra=image))
+    await post(zl, zalo_event("user_send_file", "u5", msg_id="f1"))
+    await post(zl, zalo_event("user_send_location", "u5", extra=location))
+    await fake_zalo.wait_for(lambda: len(fake_zalo.messages("u5")) == 3)
+    image_reply, file_reply, place_reply = fake_zalo.texts("u5")
+    assert "chỉ đọc được tin nhắn chữ" in image_reply and "chỉ đọc được tin nhắn chữ" in file_reply
+    assert "vị trí" in place_reply
+
+
+async def test_unfollow_marks_the_contact_and_says_nothing(zl: Any, fake_zalo: FakeZalo) -> None:
+    await post(zl, zalo_event("user_send_text", "u6", text="/help", msg_id="h1"))
+    await fake_zalo.wait_for(lambda: len(fake_zalo.messages("u6")) == 1)
+    await post(zl, zalo_event("unfollow", "u6"))
+
+    async def blocked() -> bool:
+        stored = await contact(zl.app, "zalo", "u6")
+        return stored is not None and stored.blocked
+
+    await wait_until(blocked)
+    assert len(fake_zalo.messages("u6")) == 1
