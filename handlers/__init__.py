@@ -8,12 +8,22 @@ before the FAQ, which answers any free text; the fallback answers whatever is le
 from __future__ import annotations
 
 from handlers.base import Handler
+from handlers.dossier_lookup import handle_dossier_lookup
 from handlers.fallback import handle_fallback
 from handlers.faq import handle_faq
 from handlers.greeting import handle_greeting
+from handlers.handoff import handle_handoff
+from handlers.language import handle_language
+from handlers.rating import handle_rating
+from handlers.subscribe import handle_subscribe
 
 HANDLERS: list[Handler] = [
+    handle_language,
+    handle_handoff,  # before the greeting: the bot stays quiet while an officer has the conversation
     handle_greeting,
+    handle_subscribe,
+    handle_rating,
+    handle_dossier_lookup,
     handle_faq,
     handle_fallback,
 ]

@@ -74,7 +74,9 @@ def create_notification_hook(
         notices = build_notices(change, facts, settings, calendar)
         if not notices:
             return
-        not_before = quiet.next_allowed(clock(), calendar.tz)
+        now = clock()
+        held = quiet.next_allowed(now, calendar.tz)
+        not_before = held if held != now else None  # outside quiet hours: due at once
         contacts = [c for c in await linked_contacts(session, dossier.id) if not c.blocked]
         for notice in notices:
             await deliver(session, notice, facts, contacts, settings, calendar, not_before)
@@ -133,7 +135,7 @@ async def deliver(
     contacts: list[ChatContact],
     settings: Settings,
     calendar: WorkingCalendar,
-    not_before: datetime,
+    not_before: datetime | None,
 ) -> None:
     """Enqueue a notice for every chat, or by ZNS, or record why nobody can receive it."""
     d = facts.dossier
