@@ -47,17 +47,21 @@ def create_calendar(settings: Settings) -> WorkingCalendar:
     return WorkingCalendar.create(settings.timezone, settings.working_hours, settings.calendar_overrides_file)
 
 
-def load_knowledge(settings: Settings) -> tuple[KnowledgeBase, Matcher]:
-    """The knowledge base and its matcher (built once, at start-up)."""
-    kb = load_knowledge_base(Path(settings.knowledge_base_path) if settings.knowledge_base_path else None)
-    centre = CentreInfo(
+def centre_info(settings: Settings) -> CentreInfo:
+    """The centre's contact facts as the knowledge base's answers quote them."""
+    return CentreInfo(
         name=settings.centre_name,
         address=settings.centre_address,
         hotline=settings.centre_hotline,
         working_hours=create_calendar(settings).hours.describe_vi(),
         portal_url=settings.portal_url,
     )
-    return kb, Matcher(kb, centre)
+
+
+def load_knowledge(settings: Settings) -> tuple[KnowledgeBase, Matcher]:
+    """The knowledge base and its matcher (built once, at start-up)."""
+    kb = load_knowledge_base(Path(settings.knowledge_base_path) if settings.knowledge_base_path else None)
+    return kb, Matcher(kb, centre_info(settings))
 
 
 def catalogue_specs(kb: KnowledgeBase) -> tuple[list[DepartmentSpec], list[ProcedureSpec]]:

@@ -10,29 +10,19 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from bot.app import load_knowledge
 from bot.cli.kbsync import register_sync
 from bot.settings import Settings
-from knowledge import CentreInfo, KnowledgeBase, KnowledgeBaseError, Matcher, load_knowledge_base
+from knowledge import KnowledgeBase, KnowledgeBaseError, Matcher, load_knowledge_base
 from knowledge.importer import import_procedures
 from knowledge.loader import BUNDLED_PATH
 
 SubParsers = Any  # argparse's _SubParsersAction is private
 
 
-def centre_info(settings: Settings) -> CentreInfo:
-    """The centre's contact facts from the settings."""
-    return CentreInfo(
-        name=settings.centre_name,
-        address=settings.centre_address,
-        hotline=settings.centre_hotline,
-        working_hours=settings.working_hours,
-        portal_url=settings.portal_url,
-    )
-
-
 def create_matcher(settings: Settings) -> Matcher:
     """Load the configured knowledge base and build the matcher (raises `KnowledgeBaseError`)."""
-    return Matcher(load_knowledge_base(settings.knowledge_base_path), centre_info(settings))
+    return load_knowledge(settings)[1]
 
 
 def _print_problems(error: KnowledgeBaseError) -> None:
@@ -157,4 +147,4 @@ def register(sub: SubParsers) -> None:
         register_command(kb_sub)
 
 
-__all__ = ["KB_COMMANDS", "centre_info", "create_matcher", "register"]
+__all__ = ["KB_COMMANDS", "create_matcher", "register"]
