@@ -106,11 +106,53 @@ async def stop_workers(app: web.Application) -> None:
         await outbox.stop()
 
 
+def _openapi(app: web.Application) -> None:
+    from bot.api.openapi import add_paths, error_responses, ok
+    from bot.outbox import OUTBOX_STATUSES
+
+    time = {"type": "string", "format": "date-time", "nullable": True}
+    message = {
+        "type": "object",
+        "properties": {
+            "id": {"type": "integer"},
+            "idempotency_key": {"type": "string"},
+            "channel": {"type": "string"},
+            "kind": {"type": "string"},
+            "status": {"type": "string", "enum": list(OUTBOX_STATUSES)},
+            "attempts": {"type": "integer"},
+            "created_at": time,
+            "next_attempt_at": time,
+            "sent_at": time,
+            "last_error": {"type": "string", "nullable": True},
+            "dossier_id": {"type": "integer", "nullable": True},
+        },
+    }
+    params = [
+        {"name": "status", "in": "query", "schema": {"type": "string", "enum": list(OUTBOX_STATUSES)}},
+        {"name": "channel", "in": "query", "schema": {"type": "string", "maxLength": 32}},
+        {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 500}},
+    ]
+    listing = {"type": "object", "required": ["items"], "properties": {"items": {"type": "array", "items": message}}}
+    add_paths(
+        app,
+        {
+            "/api/v1/outbox": {
+                "get": {
+                    "summary": "Outgoing messages, newest first (admin): find what failed or was undeliverable",
+                    "parameters": params,
+                    "responses": {**ok(listing), **error_responses(400, 401, 403)},
+                }
+            }
+        },
+    )
+
+
 def setup_channels(app: web.Application) -> None:
     """Routes, resources and workers of the channels, inbox and outbox."""
     app.router.add_post("/webhooks/telegram", telegram_webhook)
     app.router.add_post("/webhooks/zalo", zalo_webhook)
     app.router.add_get("/api/v1/outbox", list_outbox)
+    _openapi(app)
     app.cleanup_ctx.append(core_ctx)
     app.cleanup_ctx.append(telegram_ctx)
     app.cleanup_ctx.append(zalo_ctx)

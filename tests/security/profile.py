@@ -11,7 +11,7 @@ FULL = os.environ.get("MOTCUA_FULL") == "1"
 
 # Hypothesis examples per property test, and schemathesis examples per API operation.
 EXAMPLES = 400 if FULL else 40
-SCHEMATHESIS_EXAMPLES = 200 if FULL else 15
+SCHEMATHESIS_EXAMPLES = 200 if FULL else 5
 
 # One server per test serves every example (function-scoped fixtures on purpose). Every example must finish
 # within a generous deadline: hostile input may be refused, never make the service hang.
