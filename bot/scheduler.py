@@ -34,7 +34,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot import keys
-from bot.channels.base import register_sender
+from bot.channels.base import SENDERS, register_sender
 from bot.jobs import (
     HousekeepingTask,
     JobContext,
@@ -377,6 +377,28 @@ def add_housekeeping_task(app: web.Application, task: HousekeepingTask) -> None:
     app[SCHEDULER].housekeeping_tasks.append(task)
 
 
+def create_zalo_token_task(app: web.Application) -> HousekeepingTask:
+    """Housekeeping keeps the Zalo OA access token fresh even when nothing is sent for a day.
+
+    `ZaloTokens.access_token()` refreshes (once across replicas, under its shared lock) when the token is
+    within its refresh margin of expiry; run hourly, that is well ahead of expiry. A refusal raises, which
+    marks the run failed: retried by the sweep and visible in `motcua jobs list`.
+    """
+
+    async def refresh_zalo_token(now: datetime) -> str | None:
+        from bot.channels.zalo import ZaloChannel
+
+        sender = app.get(SENDERS, {}).get("zalo")
+        if not isinstance(sender, ZaloChannel) or sender.client is None:
+            return None  # Zalo sending is not configured
+        tokens = sender.client.tokens
+        before = tokens.refreshes
+        await tokens.access_token()
+        return "Zalo access token refreshed ahead of expiry" if tokens.refreshes > before else None
+
+    return refresh_zalo_token
+
+
 def create_job_runner(app: web.Application) -> JobRunner:
     from bot.app import CLOCK
 
@@ -454,7 +476,7 @@ def setup_scheduler(app: web.Application) -> None:
     from bot.api.recipients import setup_routes as setup_recipient_routes
 
     sms = create_sms_sender(app[keys.SETTINGS])
-    app[SCHEDULER] = SchedulerService(sms=sms)
+    app[SCHEDULER] = SchedulerService(sms=sms, housekeeping_tasks=[create_zalo_token_task(app)])
     register_sender(app, sms)
     setup_recipient_routes(app)
     app.cleanup_ctx.append(scheduler_context)

@@ -10,9 +10,11 @@ from aiohttp import web
 
 from bot.app import create_app
 from bot.settings import Settings
+from tests.fakes.fixtures import fake_zalo
 from tests.scheduler.support import FakeClock
 
 StartApp = Callable[..., Awaitable[web.Application]]
+__all__ = ["StartApp", "fake_zalo"]
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ from storage.contacts import link_contact, mark_blocked, upsert_contact
 from storage.models import Dossier, InboxUpdate, OutboxMessage, SubscriptionToken
 from storage.outbox import OutgoingMessage, enqueue
 from storage.reminders import uncollected_threshold
+from tests.fakes import FakeZalo
 from tests.scheduler.conftest import StartApp
 from tests.scheduler.support import FakeClock, add_dossier, closing, local, outbox, pick_catalogue, runner_of
 
@@ -245,3 +246,56 @@ async def test_retention_never_drops_below_the_reminder_window(start_app: StartA
     clock.set("2026-11-23T10:00")
     result = await runner_of(app).run("housekeeping", force=True)
     assert result.detail.endswith("older than 8 days")
+
+
+async def test_housekeeping_refreshes_the_zalo_token_ahead_of_expiry(
+    start_app: StartApp, clock: FakeClock, fake_zalo: FakeZalo
+) -> None:
+    from bot.channels.zalo import token_row_name
+    from storage.models import PlatformToken, utcnow
+
+    app = await start_app(**fake_zalo.settings())
+    async with app[keys.SESSIONMAKER].begin() as session:
+        session.add(
+            PlatformToken(
+                name=token_row_name(app[keys.SETTINGS]),
+                access_token="ACCESS-0",
+                refresh_token="REFRESH-0",
+                expires_at=utcnow() + timedelta(hours=1),
+            )
+        )
+    clock.set("2026-11-23T10:00")
+    first = await runner_of(app).run("housekeeping", force=True)
+    assert first.status == "ok", first.detail
+    assert first.report is not None and first.report.lines == ["Zalo access token refreshed ahead of expiry"]
+    assert [call["refresh_token"] for call in fake_zalo.refresh_calls] == ["REFRESH-0"]
+    async with app[keys.SESSIONMAKER]() as session:
+        row = await session.get(PlatformToken, token_row_name(app[keys.SETTINGS]))
+    assert row is not None and row.refresh_token == fake_zalo.refresh_token != "REFRESH-0"
+    clock.set("2026-11-23T11:00")
+    second = await runner_of(app).fire("housekeeping")
+    assert second.status == "ok" and second.report is not None and second.report.lines == []
+    assert len(fake_zalo.refresh_calls) == 1
+
+
+async def test_a_refused_zalo_refresh_fails_the_run_for_a_person_to_see(
+    start_app: StartApp, clock: FakeClock, fake_zalo: FakeZalo
+) -> None:
+    from bot.channels.zalo import token_row_name
+    from storage.models import PlatformToken, utcnow
+
+    app = await start_app(**{**fake_zalo.settings(), "zalo_refresh_token": None})
+    async with app[keys.SESSIONMAKER].begin() as session:
+        session.add(
+            PlatformToken(
+                name=token_row_name(app[keys.SETTINGS]),
+                access_token="ACCESS-0",
+                refresh_token=None,
+                expires_at=utcnow() + timedelta(hours=1),
+            )
+        )
+    clock.set("2026-11-23T10:00")
+    result = await runner_of(app).fire("housekeeping")
+    assert result.status == "failed"
+    assert "refresh_zalo_token: ZaloAuthError" in result.detail
+    assert "deleted 0 expired subscription token(s)" in result.detail
