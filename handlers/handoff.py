@@ -114,7 +114,7 @@ async def _start(msg: IncomingMessage, ctx: Context, group: str | None) -> list[
                         hotline=ctx.settings.centre_hotline,
                         hours=describe_hours(hours, lang),
                     ),
-                    kind="handoff",
+                    kind="handoff_notice",
                 )
             ]
         handoff = await open_handoff(session, contact.id, now)
@@ -139,7 +139,7 @@ async def _start(msg: IncomingMessage, ctx: Context, group: str | None) -> list[
     header.append(f"Tin nhắn: «{_quoted(msg)}»")
     header.append("↩ Trả lời (reply) tin này để nhắn cho công dân; trả lời /done để kết thúc.")
     return [
-        Reply(citizen, kind="handoff"),
+        Reply(citizen, kind="handoff_notice"),
         _to_officers(group, "\n".join(header), handoff.id, contact.id),
     ]
 
@@ -158,7 +158,7 @@ async def _during_handoff(
         async with ctx.sessionmaker.begin() as session:
             await close_handoff(session, handoff_id, now, "citizen")
             lang = lang_of(await contact_for(session, msg))
-        replies = [Reply(say(lang, "handoff_ended_citizen"), kind="handoff")]
+        replies = [Reply(say(lang, "handoff_ended_citizen"), kind="handoff_notice")]
         if group is not None:
             replies.append(
                 _to_officers(group, f"#HO{handoff_id}: công dân đã kết thúc cuộc trò chuyện.", handoff_id, contact_id)

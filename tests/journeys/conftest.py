@@ -197,3 +197,9 @@ def texts(replies: list[Reply] | None) -> str:
     """All reply texts joined (for substring checks)."""
     assert replies is not None
     return "\n---\n".join(r.text for r in replies)
+
+
+# The loopback fakes of the platforms, for the end-to-end journeys.
+from tests.fakes.fixtures import fake_telegram, fake_zalo  # noqa: E402
+
+__all__ = ["fake_telegram", "fake_zalo"]
