@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import keys
 from bot.api.dossiers import DOSSIER_VIEW_EXTENSIONS
@@ -56,7 +57,8 @@ def setup_journeys(app: web.Application) -> None:
     _openapi(app)
 
 
-async def _new_links(request: web.Request, dossier: Dossier, session: Any) -> tuple[dict[str, str], Any]:
+async def _new_links(request: web.Request, dossier: Dossier, session: AsyncSession) -> tuple[dict[str, str], datetime]:
+    """A fresh subscription token for the dossier, as deep links, and when they expire."""
     app = request.app
     settings = app[keys.SETTINGS]
     now = app[CLOCK]()

@@ -155,7 +155,7 @@ def render_receipt(data: ReceiptData, settings: Settings, tz: Any, printed_at: d
         title=f"Giấy tiếp nhận hồ sơ và hẹn trả kết quả {data.code}",
         author=settings.centre_name,
         subject="Giấy tiếp nhận hồ sơ và hẹn trả kết quả",
-        # The canvas starts on the embedded font, so the PDF references no other (non-embedded) font.
+        # Start the canvas on the embedded font: no text is drawn in Helvetica (reportlab still lists it).
         initialFontName=REGULAR,
     )
     width = doc.width

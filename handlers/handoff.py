@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from handlers.base import Context, IncomingMessage, Reply
 from handlers.cards import describe_hours
 from handlers.common import command_text, contact_for, lang_of
-from handlers.messages import WEEKDAYS, Lang, say
+from handlers.messages import CHANNEL_NAMES, WEEKDAYS, Lang, say
 from storage.calendar import WorkingCalendar
 from storage.contacts import linked_dossiers
 from storage.deliveries import find_sent_message
@@ -228,7 +228,7 @@ def _quoted(msg: IncomingMessage) -> str:
 
 
 def _channel_name(channel: str) -> str:
-    return {"telegram": "Telegram", "zalo": "Zalo", "console": "Terminal"}.get(channel, channel)
+    return CHANNEL_NAMES.get(channel, channel)
 
 
 def is_open(calendar: WorkingCalendar, moment: datetime) -> bool:
