@@ -62,6 +62,8 @@ _CUES: dict[str, dict[str, float]] = {
         "gồm gì": 2.5,
         "hồ sơ": 1.0,
         "cần nộp": 1.5,
+        "bản vẽ": 2.0,
+        "giấy gì": 2.5,
     },
     "processing_time": {
         "bao lâu": 3.0,
@@ -136,6 +138,12 @@ _CUES: dict[str, dict[str, float]] = {
         "bao nhiêu tuổi": 3.0,
         "mấy tuổi": 3.0,
         "độ tuổi": 2.5,
+        # yes/no questions ask whether one must / may: a weak cue, any stronger one wins
+        "bắt buộc": 2.8,
+        "có cần": 2.6,
+        "có phải": 1.2,
+        "được không": 1.0,
+        "có được": 1.0,
     },
     "legal_basis": {
         "căn cứ": 3.0,
@@ -157,8 +165,28 @@ _CUES: dict[str, dict[str, float]] = {
         "mẫu tờ khai": 3.0,
         "=đơn": 1.5,
         "điền đơn": 2.5,
+        "mẫu giấy": 3.0,
+        "mẫu số": 3.0,
+        "giấy đề nghị": 2.0,
+        "tải về": 2.5,
+        "tải": 1.5,
+    },
+    # what it is, how two things differ: the overview answers that
+    "overview": {
+        "là gì": 3.0,
+        "khác nhau": 3.0,
+        "khác gì": 3.0,
+        "phân biệt": 3.0,
     },
 }
+
+# "cần <something> gì" asks what to bring: documents, unless a stronger cue says otherwise.
+_NEED = "cần"
+_WHAT = "gì"
+_NEED_GAP = 3
+_NEED_STRENGTH = 2.4
+# Asking where to find a form ("tờ khai tải ở đâu") is asking for the form.
+_OUTRANKS = {"forms": ("where",)}
 
 _MIN_STRENGTH = 0.9
 
@@ -216,6 +244,10 @@ def find_cues(accented: tuple[str, ...], folded: tuple[str, ...]) -> list[CueHit
         for cue in _COMPILED.get(key, ()):
             if _matches(cue, accented, folded, start):
                 hits.append(CueHit(cue.aspect, cue.strength, start, start + len(cue.words)))
+        if key == fold(_NEED) and accented[start] in (_NEED, key):
+            window = folded[start + 2 : start + 2 + _NEED_GAP]
+            if fold(_WHAT) in window:
+                hits.append(CueHit("documents", _NEED_STRENGTH, start, start + 1))
     return hits
 
 
@@ -229,7 +261,12 @@ def choose_aspect(hits: list[CueHit]) -> str:
             scores[hit.aspect] = hit.strength
     if not scores:
         return "overview"
-    best = max(ASPECTS[:-1], key=lambda aspect: (scores.get(aspect, 0.0), -ASPECTS.index(aspect)))
+    for aspect, beaten in _OUTRANKS.items():
+        if aspect in scores:
+            for other in beaten:
+                if other in scores:
+                    scores[aspect] = max(scores[aspect], scores[other] + 0.1)
+    best = max(ASPECTS, key=lambda aspect: (scores.get(aspect, 0.0), -ASPECTS.index(aspect)))
     return best if scores.get(best, 0.0) >= _MIN_STRENGTH else "overview"
 
 

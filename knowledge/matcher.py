@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import heapq
 import math
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from operator import itemgetter
@@ -26,7 +27,7 @@ from rapidfuzz import fuzz, process
 from knowledge.aspects import ASPECTS, CueHit, choose_aspect, find_cues
 from knowledge.loader import KnowledgeBase
 from knowledge.models import CentreInfo, GeneralEntry, Procedure
-from knowledge.normalize import STOPWORDS, Normalized, normalize, token_weight
+from knowledge.normalize import ABBREVIATION_KEYS, STOPWORDS, Normalized, fold, normalize, token_weight
 from knowledge.render import (
     ASPECT_LABELS,
     BUTTON_HOTLINE,
@@ -74,6 +75,10 @@ EXACT_NAME_BONUS = 0.08
 # A general entry answers a kind of question ("... ở đâu" is the address, "mấy giờ" the hours): when the
 # aspect asked is one its own names ask, that is evidence for it.
 GENERAL_ASPECT_BONUS = 0.1
+# Only a clear cue in a general entry's name says which kind of question it answers ("... được không" does not).
+GENERAL_CUE_MIN = 2.0
+WEAK_CUE = 2.0
+_NOT_GENERAL_ASPECTS = frozenset({"overview", "conditions"})
 # An answer names a procedure: at least this share of one of its names must be in the question.
 MIN_NAME_COVERAGE = 0.6
 
@@ -174,7 +179,53 @@ def _entry_texts(entry: Entry) -> list[tuple[str, float, bool]]:
     if isinstance(entry, Procedure):
         texts.append((entry.field, W_FIELD, False))
         texts.append((entry.summary, W_SUMMARY, False))
+        codes = _form_codes(entry)
+        if codes:
+            texts.append((codes, W_FAQ, False))
     return texts
+
+
+def _form_codes(procedure: Procedure) -> str:
+    """The form codes of a procedure ("Mẫu TK01", "CT01"): citizens name a procedure by its form."""
+    codes: list[str] = []
+    for form in procedure.forms:
+        for token in normalize(f"{form.name} {form.code or ''}", expand=False).folded:
+            if _FORM_CODE.match(token) and token not in codes:
+                codes.append(token)
+    return " ".join(codes)
+
+
+_SYLLABLE = re.compile(r"^(ngh|ng|nh|ch|gh|gi|kh|ph|qu|th|tr|[bcdghklmnpqrstvx])?[aeiouy]+(ng|nh|ch|[cmnpt])?$")
+_FORM_CODE = re.compile(r"^[a-z]{1,4}\d{1,3}[a-z]?$")
+# Initialisms made from the syllables of entries' names ("đăng ký kết hôn" → "dkkh"): the way citizens
+# abbreviate any procedure's name, so every entry gets them without a list to maintain.
+INITIALISM_MIN = 2
+INITIALISM_MAX = 5
+# A two-letter initialism ("cp", "ld") is ambiguous: it is only read as a phrase that continues its neighbour
+# as in a name ("cty cp" → "công ty cổ phần", "giấy phép ld" → "giấy phép lao động").
+INITIALISM_FREE_MIN = 3
+
+
+def _initialisms(entries: list[Entry]) -> dict[str, list[tuple[tuple[str, ...], int]]]:
+    """Initialism → the name phrases it abbreviates (accented syllables) with how many entries use each."""
+    found: dict[str, dict[tuple[str, ...], set[int]]] = defaultdict(lambda: defaultdict(set))
+    for index, entry in enumerate(entries):
+        for name in (entry.title, *entry.aliases):
+            words = normalize(name).accented
+            folded = [fold(word) for word in words]
+            for start in range(len(words)):
+                if not folded[start][0].isalpha():
+                    continue
+                for size in range(INITIALISM_MIN, INITIALISM_MAX + 1):
+                    end = start + size
+                    if end > len(words) or not folded[end - 1][0].isalpha():
+                        break
+                    key = "".join(f[0] for f in folded[start:end])
+                    found[key][tuple(words[start:end])].add(index)
+    return {
+        key: sorted(((phrase, len(users)) for phrase, users in phrases.items()), key=lambda item: -item[1])
+        for key, phrases in found.items()
+    }
 
 
 def _content_pairs(normalized: Normalized) -> list[tuple[str, str]]:
@@ -216,7 +267,11 @@ class Matcher:
                 normalized = normalize(title)
                 own.update(f"{a}_{b}" for a, b in zip(normalized.folded, normalized.folded[1:], strict=False))
                 if isinstance(entry, GeneralEntry):
-                    aspects.update(hit.aspect for hit in find_cues(normalized.accented, normalized.folded))
+                    aspects.update(
+                        hit.aspect
+                        for hit in find_cues(normalized.accented, normalized.folded)
+                        if hit.strength >= GENERAL_CUE_MIN and hit.aspect not in _NOT_GENERAL_ASPECTS
+                    )
             self._general_aspects.append(frozenset(aspects))
             self._own_bigrams.append(frozenset(own))
             names: list[tuple[list[tuple[str, str]], str]] = []
@@ -252,6 +307,14 @@ class Matcher:
         self._vocabulary = sorted(
             t for t in self._postings if t[0] != "=" and "_" not in t and len(t) >= 3 and not t.isdigit()
         )
+        # a word of a name, a known abbreviation or anything that reads as a Vietnamese syllable ("nat",
+        # "mot") is never taken for an initialism
+        name_words = {f for names in raw_names for pairs, _ in names for f, _ in pairs}
+        self._initialisms = {
+            key: phrases
+            for key, phrases in _initialisms(self.entries).items()
+            if key not in name_words and key not in ABBREVIATION_KEYS and not _SYLLABLE.match(key)
+        }
         self._names: list[list[_Name]] = [
             [
                 _Name(
@@ -301,8 +364,29 @@ class Matcher:
 
     # --- query analysis --------------------------------------------------------------------------
 
+    def _expand_initialisms(self, normalized: Normalized) -> Normalized:
+        """Read unknown words typed as initialisms of a name phrase ("dkkh", "tthn", "cty cp")."""
+        folded = normalized.folded
+        if not any(f in self._initialisms for f in folded):
+            return normalized
+        accented: list[str] = []
+        for position, (word, plain) in enumerate(zip(normalized.accented, folded, strict=True)):
+            phrases = self._initialisms.get(plain) if word == plain else None
+            chosen = None
+            for phrase, _ in phrases or ():
+                first, last = fold(phrase[0]), fold(phrase[-1])
+                if (position > 0 and f"{folded[position - 1]}_{first}" in self._idf) or (
+                    position + 1 < len(folded) and f"{last}_{folded[position + 1]}" in self._idf
+                ):
+                    chosen = phrase  # the phrase continues its neighbour as in a name
+                    break
+            if chosen is None and phrases and len(plain) >= INITIALISM_FREE_MIN:
+                chosen = phrases[0][0]
+            accented.extend(chosen or (word,))
+        return Normalized(tuple(accented), tuple(fold(word) for word in accented))
+
     def _prepare(self, question: str) -> _Query:
-        normalized = normalize(question[:500])
+        normalized = self._expand_initialisms(normalize(question[:500]))
         cues = find_cues(normalized.accented, normalized.folded)
         cue_positions = {position for hit in cues for position in range(hit.start, hit.end)}
         # (term, weight, typed with diacritics that the knowledge base has) per useful word
@@ -500,7 +584,11 @@ class Matcher:
         if isinstance(entry, GeneralEntry):
             text = render_general(entry, self.centre)
             return Answer(question, "answer", text, entry, "overview", candidates, [], department)
-        lead = self._faq_lead(entry, query) if query is not None and aspect == "overview" else None
+        lead = None
+        if query is not None and (aspect == "overview" or self._weak_aspect(query, aspect)):
+            lead = self._faq_lead(entry, query)
+            if lead is not None:
+                aspect = "overview"  # the FAQ answers the very question; a weak cue ("được không") does not
         text = render_procedure(entry, aspect, department, lead)
         buttons = [
             (ASPECT_LABELS[other], f"kb:{entry.id}:{other}")
@@ -508,6 +596,11 @@ class Matcher:
             if other != aspect and self._has_aspect(entry, other)
         ]
         return Answer(question, "answer", text, entry, aspect, candidates, buttons, department)
+
+    @staticmethod
+    def _weak_aspect(query: _Query, aspect: str) -> bool:
+        """The aspect was read from weak cues only (a yes/no "... được không")."""
+        return max((hit.strength for hit in query.cues if hit.aspect == aspect), default=0.0) < WEAK_CUE
 
     def _faq_lead(self, entry: Entry, query: _Query) -> str | None:
         """An FAQ answer to lead with, when the question is (nearly) that FAQ question."""

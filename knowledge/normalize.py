@@ -133,6 +133,8 @@ ABBREVIATIONS: dict[str, str] = {
     "z": "vậy",
     "v": "vậy",
     "r": "rồi",
+    "h": "giờ",
+    "e": "em",
     "mn": "mọi người",
     "ng": "người",
     "nc": "nước",
@@ -309,6 +311,11 @@ def _phrase_keys() -> dict[tuple[str, ...], tuple[tuple[str, ...], list[str]]]:
 _PHRASE_KEYS = _phrase_keys()
 
 
+# Keyed by the canonical spelling of the token ("cty" is canonically "cti": y after a consonant is i).
+ABBREVIATION_KEYS = {canonical_syllable(key): value for key, value in ABBREVIATIONS.items()} | ABBREVIATIONS
+_HOUR = re.compile(r"^(\d{1,2})h(\d{2})?$")
+
+
 def _same_word(typed: str, canonical: str) -> bool:
     """`typed` is `canonical`, or is `canonical` typed without diacritics."""
     return typed == canonical or typed == fold(canonical) == fold(typed)
@@ -330,8 +337,11 @@ def _expand(tokens: list[str]) -> list[str]:
         if match is not None:
             out.extend(match)
             continue
-        expansion = ABBREVIATIONS.get(tokens[i])
-        if expansion is not None:
+        expansion = ABBREVIATION_KEYS.get(tokens[i])
+        hour = _HOUR.match(tokens[i])
+        if hour is not None:  # "7h", "8h30": a time of day
+            out.extend([hour.group(1), "giờ", *([hour.group(2)] if hour.group(2) else [])])
+        elif expansion is not None:
             out.extend(canonical_syllable(word) for word in expansion.split())
         else:
             out.append(tokens[i])
@@ -364,6 +374,7 @@ def slugify(text: str) -> str:
 
 __all__ = [
     "ABBREVIATIONS",
+    "ABBREVIATION_KEYS",
     "FOLDED_STOPWORDS",
     "FOLDED_WEAK",
     "PHRASES",
