@@ -11,6 +11,7 @@ import logging
 import re
 import unicodedata
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
@@ -61,6 +62,10 @@ def leaks(text: str) -> list[str]:
     digits_only = re.sub(r"[\s.\-()]", "", text)
     found += [p for p in (PHONE, PHONE_2, CSV_PHONE, CHAT_PHONE, ID_NUMBER, ID_NUMBER_2) if p in digits_only]
     return sorted(set(found))
+
+
+def _more_than(fake: FakeTelegram, chat: int, count: int) -> bool:
+    return len(fake.sent(chat)) > count
 
 
 @pytest.fixture
@@ -138,7 +143,7 @@ async def test_no_personal_data_in_logs(
         answered = len(fake_telegram.sent(chat))
         resp = await client.post("/webhooks/telegram", json=update, headers=TG_HEADERS)
         assert resp.status == 200, n
-        await fake_telegram.wait_for(lambda: len(fake_telegram.sent(chat)) > answered, timeout=20)
+        await fake_telegram.wait_for(partial(_more_than, fake_telegram, chat, answered), timeout=20)
 
     # The officer changes the status: the subscribed chat is told (the outbox sends it).
     before = len(fake_telegram.sent(chat))
