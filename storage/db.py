@@ -8,13 +8,17 @@ from typing import Any
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
-from sqlalchemy.pool import NullPool
+from sqlalchemy.pool import AsyncAdaptedQueuePool, NullPool
 
 SessionMaker = async_sessionmaker[AsyncSession]
 
 
-def create_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> AsyncEngine:
-    """Create the async engine; SQLite gets WAL, foreign keys and a busy timeout."""
+def create_engine(url: str, *, pool_size: int = 10, echo: bool = False, persistent: bool = False) -> AsyncEngine:
+    """Create the async engine; SQLite gets WAL, foreign keys and a busy timeout.
+
+    `persistent` keeps up to `pool_size` SQLite connections open (each aiosqlite connection is a thread):
+    for the inbox/outbox workers, whose many small transactions would otherwise each open one.
+    """
     parsed = make_url(url)
     kwargs: dict[str, Any] = {"echo": echo}
     if parsed.get_backend_name() == "sqlite":
@@ -22,8 +26,13 @@ def create_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> Async
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
         kwargs["connect_args"] = {"timeout": 30}
-        # One connection per use: SQLite serialises writers anyway and NullPool keeps tests isolated.
-        kwargs["poolclass"] = NullPool
+        if persistent:
+            kwargs["poolclass"] = AsyncAdaptedQueuePool
+            kwargs["pool_size"] = pool_size
+            kwargs["max_overflow"] = 0
+        else:
+            # One connection per use: SQLite serialises writers anyway and NullPool keeps tests isolated.
+            kwargs["poolclass"] = NullPool
     else:
         kwargs["pool_size"] = pool_size
         kwargs["max_overflow"] = pool_size
