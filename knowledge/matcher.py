@@ -46,6 +46,12 @@ Entry = Procedure | GeneralEntry
 
 ANSWER_THRESHOLD = 0.70
 CLARIFY_THRESHOLD = 0.42
+# Share of name coverage a name syllable earns when the question has it apart from its neighbours in the name.
+W_ALONE = 0.7
+# Below ANSWER_THRESHOLD, an entry whose whole name is in the question is still answered when it leads clearly.
+NAMED_THRESHOLD = 0.55
+NAMED_MARGIN = 0.1
+FULL_NAME_COVERAGE = 0.95
 # An answer also needs a lead over the runner-up: two entries that fit as well are a question to ask.
 ANSWER_MARGIN = 0.06
 
@@ -348,6 +354,12 @@ class Matcher:
             top.score >= ANSWER_THRESHOLD
             and top.score - runner_up >= ANSWER_MARGIN
             and top.name_coverage >= MIN_NAME_COVERAGE
+        ) or (
+            # a whole name of one entry is in the question and nothing else comes close: the rest of the
+            # question is the citizen's story ("vợ em vừa sinh em bé, làm khai sinh ..."), not doubt
+            top.score >= NAMED_THRESHOLD
+            and top.score - runner_up >= NAMED_MARGIN
+            and top.name_coverage >= FULL_NAME_COVERAGE
         )
         if confident:
             aspect = self._aspect_for(query, top.entry)
@@ -397,6 +409,21 @@ class Matcher:
             (position, accented, folded, token_weight(accented, folded))
             for position, (accented, folded) in enumerate(zip(normalized.accented, normalized.folded, strict=True))
         ]
+        # A particle typed without diacritics that forms a phrase of the knowledge base with its neighbour is
+        # that phrase's word: "duoc si" is "dược sĩ", "cong ty co phan" is "cổ phần", not "được" / "có".
+        folded_all = normalized.folded
+        tokens = [
+            (position, accented, folded, 1.0)
+            if weight == 0.0
+            and accented == folded
+            and position not in cue_positions
+            and (
+                (position > 0 and f"{folded_all[position - 1]}_{folded}" in self._idf)
+                or (position + 1 < len(folded_all) and f"{folded}_{folded_all[position + 1]}" in self._idf)
+            )
+            else (position, accented, folded, weight)
+            for position, accented, folded, weight in tokens
+        ]
         tokens = [token for token in tokens if token[3] > 0.0]
         for index, (position, accented, folded, weight) in enumerate(tokens):
             # An ambiguous word typed without diacritics ("thuoc la", "can cuoc") is settled by its neighbour
@@ -431,6 +458,9 @@ class Matcher:
             else:  # typed with other diacritics than any word we know: "mưa" is not "mua"
                 words.append((folded, accented, weight * W_ACCENT_MISMATCH, False))
                 plains.append(plain * W_ACCENT_MISMATCH)
+                # the rest of it is content the knowledge base does not explain ("nhân thọ" is not ours)
+                if not in_cue:
+                    unknown_mass += weight * (1.0 - W_ACCENT_MISMATCH) * W_UNKNOWN * self._idf_unknown
         weights: dict[str, float] = {}
         for folded, accented, weight, exact in words:
             term = "=" + accented if exact else folded
@@ -525,20 +555,30 @@ class Matcher:
         in "bao nhiêu" hardly covers "báo" in "trình báo").
         """
         query_terms = query.name_weights
+        bigrams = query.weights
         contents = [c for c in {query.content, query.content_with_cues} if c]
         best_coverage = 0.0
         best_similarity = 0.0
         exact = False
         for name in self._names[index]:
             found: dict[str, float] = {}
-            for folded, accented_key, _ in name.words:
+            joined: dict[str, float] = {}
+            words = name.words
+            for position, (folded, accented_key, _) in enumerate(words):
                 weight = query_terms.get(accented_key) or query_terms.get(folded)
                 if weight and weight > found.get(folded, 0.0):
                     found[folded] = weight
+                    # a syllable found apart from its neighbours in the name ("nhân" of "nhân viên" in
+                    # "bảo hiểm nhân thọ") is weak evidence: Vietnamese words are mostly two syllables
+                    alone = len(words) > 1 and not (
+                        (position > 0 and f"{words[position - 1][0]}_{folded}" in bigrams)
+                        or (position + 1 < len(words) and f"{folded}_{words[position + 1][0]}" in bigrams)
+                    )
+                    joined[folded] = weight * (W_ALONE if alone else 1.0)
             if not found:
                 continue  # nothing in common: neither coverage nor similarity to speak of
             if name.mass > 0.0:
-                covered = sum(self._idf.get(f, 0.0) * min(1.0, weight) for f, weight in found.items())
+                covered = sum(self._idf.get(f, 0.0) * min(1.0, weight) for f, weight in joined.items())
                 best_coverage = max(best_coverage, covered / name.mass)
             exact = exact or (
                 len(found) == len(name.folded) and name.folded in (query.content_terms, query.content_terms_with_cues)
