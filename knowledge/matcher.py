@@ -46,6 +46,9 @@ Entry = Procedure | GeneralEntry
 
 ANSWER_THRESHOLD = 0.70
 CLARIFY_THRESHOLD = 0.42
+# Two entries named in full: the first named gains, the others lose this much (within this score window).
+HEAD_SHIFT = 0.08
+HEAD_WINDOW = 0.2
 # Share of name coverage a name syllable earns when the question has it apart from its neighbours in the name.
 W_ALONE = 0.7
 # Below ANSWER_THRESHOLD, an entry whose whole name is in the question is still answered when it leads clearly.
@@ -175,6 +178,7 @@ class _Query:
     content_with_cues: str
     content_terms: frozenset[str]
     content_terms_with_cues: frozenset[str]
+    positions: dict[str, int]  # folded word -> its first position in the question
 
 
 def _entry_texts(entry: Entry) -> list[tuple[str, float, bool]]:
@@ -461,6 +465,9 @@ class Matcher:
                 # the rest of it is content the knowledge base does not explain ("nhân thọ" is not ours)
                 if not in_cue:
                     unknown_mass += weight * (1.0 - W_ACCENT_MISMATCH) * W_UNKNOWN * self._idf_unknown
+        positions: dict[str, int] = {}
+        for position, folded in enumerate(normalized.folded):
+            positions.setdefault(folded, position)
         weights: dict[str, float] = {}
         for folded, accented, weight, exact in words:
             term = "=" + accented if exact else folded
@@ -486,6 +493,7 @@ class Matcher:
             content_with_cues=" ".join(content_with_cues),
             content_terms=frozenset(content),
             content_terms_with_cues=frozenset(content_with_cues),
+            positions=positions,
         )
 
     def _correct(self, token: str) -> str | None:
@@ -536,20 +544,47 @@ class Matcher:
             ]
             pool = heapq.nlargest(TOP_K, pool, key=itemgetter(1))
         ranked = []
+        spans: list[tuple[int, int]] = []
         for index, raw in pool:
             coverage = raw / total
-            name_coverage, similarity, exact = self._name_signals(index, query)
+            name_coverage, similarity, exact, span = self._name_signals(index, query)
             score = COMBINE[0] * coverage + COMBINE[1] * name_coverage + COMBINE[2] * similarity
             if query.aspect in self._general_aspects[index]:
                 score += GENERAL_ASPECT_BONUS
                 name_coverage = min(1.0, name_coverage + 0.25)  # the aspect words name it too
             score = (score + EXACT_NAME_BONUS * exact) / (1.0 + EXACT_NAME_BONUS)
             ranked.append(Candidate(self.entries[index], min(1.0, score), name_coverage))
+            spans.append(span)
+        self._prefer_head(ranked, spans)
         ranked.sort(key=lambda candidate: -candidate.score)
         return ranked
 
-    def _name_signals(self, index: int, query: _Query) -> tuple[float, float, bool]:
-        """Best share of a name found in the question, best fuzzy similarity, and whether a name is exact.
+    @staticmethod
+    def _prefer_head(ranked: list[Candidate], spans: list[tuple[int, int]]) -> None:
+        """When a question names two entries in full, in separate places, the first named is what is asked
+        about and the later one something it involves ("giấy phép lao động ... có bắt buộc lý lịch tư pháp
+        không"): the first gains, the later loses a little."""
+        best = max((candidate.score for candidate in ranked), default=0.0)
+        named = sorted(
+            (spans[position], position)
+            for position, candidate in enumerate(ranked)
+            if candidate.name_coverage >= FULL_NAME_COVERAGE and best - candidate.score <= HEAD_WINDOW
+        )
+        if len(named) < 2:
+            return
+        (first_start, first_end), head = named[0]
+        later = [position for (start, _), position in named[1:] if start > first_end]
+        if not later:
+            return
+        for position, shift in [(head, HEAD_SHIFT), *((p, -HEAD_SHIFT) for p in later)]:
+            candidate = ranked[position]
+            ranked[position] = Candidate(
+                candidate.entry, min(1.0, max(0.0, candidate.score + shift)), candidate.name_coverage
+            )
+
+    def _name_signals(self, index: int, query: _Query) -> tuple[float, float, bool, tuple[int, int]]:
+        """Best share of a name found in the question, best fuzzy similarity, whether a name is exact, and
+        where in the question the best-covered name starts and ends.
 
         A name word counts as much as the question's word that matches it weighs (a particle-like "bao"
         in "bao nhiêu" hardly covers "báo" in "trình báo").
@@ -560,6 +595,7 @@ class Matcher:
         best_coverage = 0.0
         best_similarity = 0.0
         exact = False
+        span = (len(query.normalized.folded), -1)
         for name in self._names[index]:
             found: dict[str, float] = {}
             joined: dict[str, float] = {}
@@ -579,7 +615,10 @@ class Matcher:
                 continue  # nothing in common: neither coverage nor similarity to speak of
             if name.mass > 0.0:
                 covered = sum(self._idf.get(f, 0.0) * min(1.0, weight) for f, weight in joined.items())
-                best_coverage = max(best_coverage, covered / name.mass)
+                if covered / name.mass > best_coverage:
+                    best_coverage = covered / name.mass
+                    places = [query.positions[f] for f in found if f in query.positions]
+                    span = (min(places), max(places)) if places else span
             exact = exact or (
                 len(found) == len(name.folded) and name.folded in (query.content_terms, query.content_terms_with_cues)
             )
@@ -587,7 +626,7 @@ class Matcher:
                 # token_set_ratio forgives extra words, token_sort_ratio does not: half of each
                 similarity = fuzz.token_set_ratio(content, name.text) + fuzz.token_sort_ratio(content, name.text)
                 best_similarity = max(best_similarity, similarity / 200.0)
-        return best_coverage, best_similarity, exact
+        return best_coverage, best_similarity, exact, span
 
     def _aspect_for(self, query: _Query, entry: Entry) -> str:
         """The aspect asked, ignoring cue words that belong to the entry's own name ("hỗ trợ mai táng phí",
