@@ -191,7 +191,7 @@ def _entry_texts(entry: Entry) -> list[tuple[str, float, bool]]:
         texts.append((entry.summary, W_SUMMARY, False))
         codes = _form_codes(entry)
         if codes:
-            texts.append((codes, W_FAQ, False))
+            texts.append((codes, W_NAME, True))  # a form code names its procedure as well as a title
     return texts
 
 

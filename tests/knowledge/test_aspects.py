@@ -77,3 +77,28 @@ def test_strongest_cue_wins_over_a_weak_one() -> None:
     assert aspect_of("làm hộ chiếu mất bao nhiêu ngày") == "processing_time"
     # "bị mất" (lost) is not a time cue
     assert aspect_of("bằng lái bị mất thì làm sao") == "steps"
+
+
+@pytest.mark.parametrize(
+    ("question", "aspect"),
+    [
+        # yes/no questions ask whether one must or may: conditions, when nothing stronger is asked
+        ("năm nay 25 tuổi có phải đổi căn cước không", "conditions"),
+        ("làm căn cước cho bé 5 tuổi được không", "conditions"),
+        ("xây nhà 3 tầng có cần xin phép xây dựng không", "conditions"),
+        ("doi sang the can cuoc co bat buoc ko", "conditions"),
+        ("lệ phí cấp lại bằng lái có đóng online được không", "fee"),
+        ("có cần mang giấy tờ gì không", "documents"),
+        # "cần <something> gì" asks what to bring
+        ("xin gpxd nha o can ban ve gi", "documents"),
+        # asking where a form is asks for the form
+        ("tờ khai đăng ký kết hôn tải ở đâu", "forms"),
+        ("mẫu CT01 đăng ký thường trú tải ở đâu", "forms"),
+        ("mau giay de nghi dang ky doanh nghiep", "forms"),
+        # what it is, how two differ: the overview
+        ("tách hộ là gì", "overview"),
+        ("ly lich tu phap so 1 va so 2 khac nhau ntn", "overview"),
+    ],
+)
+def test_yes_no_form_and_overview_cues(question: str, aspect: str) -> None:
+    assert aspect_of(question) == aspect

@@ -91,3 +91,11 @@ def test_token_weight_separates_particles_ambiguous_and_content_words() -> None:
 
 def test_slugify() -> None:
     assert slugify("Đăng ký kết hôn (có yếu tố nước ngoài)") == "dang-ky-ket-hon-co-yeu-to-nuoc-ngoai"
+
+
+def test_chat_shorthand_for_hours_pronouns_and_canonical_keys() -> None:
+    assert normalize("sáng 7h30 mấy h mở cửa").accented[:4] == ("sáng", "7", "giờ", "30")
+    assert "giờ" in normalize("may h").accented
+    assert normalize("e muon hoi").accented[0] == "em"
+    # "cty" is canonically "cti" (y after a consonant is i): the abbreviation is still found
+    assert normalize("cty").accented == ("công", "ti")
