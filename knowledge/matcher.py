@@ -49,6 +49,8 @@ CLARIFY_THRESHOLD = 0.42
 # Two entries named in full: the first named gains, the others lose this much (within this score window).
 HEAD_SHIFT = 0.08
 HEAD_WINDOW = 0.2
+# An entry for an age range ("dưới 14 tuổi") when the question gives an age: inside gains, outside loses.
+AGE_SHIFT = 0.1
 # Share of name coverage a name syllable earns when the question has it apart from its neighbours in the name.
 W_ALONE = 0.7
 # Below ANSWER_THRESHOLD, an entry whose whole name is in the question is still answered when it leads clearly.
@@ -179,6 +181,7 @@ class _Query:
     content_terms: frozenset[str]
     content_terms_with_cues: frozenset[str]
     positions: dict[str, int]  # folded word -> its first position in the question
+    ages: tuple[int, ...] = ()  # ages the question speaks of ("10 tuổi", "sơ sinh" = 0)
 
 
 def _entry_texts(entry: Entry) -> list[tuple[str, float, bool]]:
@@ -193,6 +196,30 @@ def _entry_texts(entry: Entry) -> list[tuple[str, float, bool]]:
         if codes:
             texts.append((codes, W_NAME, True))  # a form code names its procedure as well as a title
     return texts
+
+
+def _ages(folded: tuple[str, ...]) -> tuple[int, ...]:
+    """Ages a text speaks of: "N tuổi", and "sơ sinh" (a newborn) as 0."""
+    ages = [int(word) for word, after in zip(folded, folded[1:], strict=False) if after == "tuoi" and word.isdigit()]
+    ages += [0 for word, after in zip(folded, folded[1:], strict=False) if (word, after) == ("so", "sinh")]
+    return tuple(ages)
+
+
+def _age_range(entry: Entry) -> tuple[float, float] | None:
+    """The ages an entry is for, from its title: "dưới 14 tuổi" → [0, 14), "từ đủ 14 tuổi" → [14, ∞)."""
+    folded = normalize(entry.title).folded
+    for position, word in enumerate(folded):
+        if word.isdigit() and position + 1 < len(folded) and folded[position + 1] == "tuoi":
+            before = folded[max(0, position - 2) : position]
+            if before[-1:] == ("duoi",):
+                return (0.0, float(word))
+            if (
+                before[-1:] == ("du",)
+                or before[-1:] == ("tu",)
+                or folded[position + 2 : position + 4] == ("tro", "len")
+            ):
+                return (float(word), math.inf)
+    return None
 
 
 def _form_codes(procedure: Procedure) -> str:
@@ -270,6 +297,7 @@ class Matcher:
         # Word pairs of each entry's own title and aliases: a cue word inside them ("mai táng phí") is no cue.
         self._own_bigrams: list[frozenset[str]] = []
         self._general_aspects: list[frozenset[str]] = []
+        self._ages: list[tuple[float, float] | None] = [_age_range(entry) for entry in self.entries]
         for index, entry in enumerate(self.entries):
             aspects: set[str] = set()
             own: set[str] = set()
@@ -494,6 +522,7 @@ class Matcher:
             content_terms=frozenset(content),
             content_terms_with_cues=frozenset(content_with_cues),
             positions=positions,
+            ages=_ages(normalized.folded),
         )
 
     def _correct(self, token: str) -> str | None:
@@ -553,6 +582,11 @@ class Matcher:
                 score += GENERAL_ASPECT_BONUS
                 name_coverage = min(1.0, name_coverage + 0.25)  # the aspect words name it too
             score = (score + EXACT_NAME_BONUS * exact) / (1.0 + EXACT_NAME_BONUS)
+            ages = self._ages[index]
+            if query.ages and ages is not None:
+                # "con em 10 tuổi" fits "dưới 14 tuổi", not "từ đủ 14 tuổi trở lên"
+                fits = any(ages[0] <= age < ages[1] for age in query.ages)
+                score += AGE_SHIFT if fits else -AGE_SHIFT
             ranked.append(Candidate(self.entries[index], min(1.0, score), name_coverage))
             spans.append(span)
         self._prefer_head(ranked, spans)

@@ -125,3 +125,17 @@ def test_generic_words_cannot_carry_an_answer(kb: KnowledgeBase) -> None:
     # "nhân thọ" is a word the knowledge base does not have: "bảo hiểm" alone is no answer
     assert matcher.ask("bảo hiểm nhân thọ nào tốt").outcome != "answer"
     assert _answered(matcher, "đóng bảo hiểm cho nhân viên ở đâu") == "bhxh"
+
+
+def test_an_age_in_the_question_picks_the_entry_for_that_age(kb: KnowledgeBase) -> None:
+    matcher = Matcher(
+        _kb(
+            kb,
+            {"id": "duoi-14", "title": "Cấp thẻ căn cước cho công dân dưới 14 tuổi"},
+            {"id": "tu-du-14", "title": "Cấp thẻ căn cước lần đầu cho công dân từ đủ 14 tuổi trở lên"},
+        ),
+        CENTRE,
+    )
+    assert matcher.ask("con em 10 tuoi lam the can cuoc can giay to gi").candidates[0].id == "duoi-14"
+    assert matcher.ask("15 tuoi lam the can cuoc lan dau the nao").candidates[0].id == "tu-du-14"
+    assert matcher.ask("lam can cuoc cho tre so sinh").candidates[0].id == "duoi-14"
