@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
+import os
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime
 from pathlib import Path
@@ -20,6 +22,7 @@ from bot.logs import hold_back_payload_loggers
 from bot.metrics import create_metrics
 from bot.settings import Settings
 from knowledge import CentreInfo, KnowledgeBase, Matcher, load_knowledge_base
+from knowledge.loader import BUNDLED_PATH
 from storage.calendar import WorkingCalendar
 from storage.catalogue import DepartmentSpec, ProcedureSpec, sync_catalogue
 from storage.db import create_engine, create_sessionmaker, ping
@@ -60,9 +63,28 @@ def centre_info(settings: Settings) -> CentreInfo:
 
 
 def load_knowledge(settings: Settings) -> tuple[KnowledgeBase, Matcher]:
-    """The knowledge base and its matcher (built once, at start-up)."""
-    kb = load_knowledge_base(Path(settings.knowledge_base_path) if settings.knowledge_base_path else None)
-    return kb, Matcher(kb, centre_info(settings))
+    """The knowledge base and its matcher (built once per process for the same files and centre)."""
+    path = Path(settings.knowledge_base_path) if settings.knowledge_base_path else BUNDLED_PATH
+    return _load_knowledge_cached(path, _tree_signature(path), centre_info(settings))
+
+
+@functools.lru_cache(maxsize=4)
+def _load_knowledge_cached(
+    path: Path, signature: tuple[object, ...], centre: CentreInfo
+) -> tuple[KnowledgeBase, Matcher]:
+    # Both are immutable once built; the signature changes whenever a file is added, removed or edited.
+    del signature
+    kb = load_knowledge_base(path)
+    return kb, Matcher(kb, centre)
+
+
+def _tree_signature(root: Path) -> tuple[object, ...]:
+    entries: list[object] = []
+    for folder, _dirs, files in os.walk(root):
+        for name in sorted(files):
+            stat = os.stat(os.path.join(folder, name))
+            entries.append((folder, name, stat.st_mtime_ns, stat.st_size))
+    return tuple(sorted(entries, key=str))
 
 
 def catalogue_specs(kb: KnowledgeBase) -> tuple[list[DepartmentSpec], list[ProcedureSpec]]:
