@@ -18,19 +18,20 @@ import asyncio
 import contextlib
 import logging
 import random
-from collections.abc import Callable, Sequence
-from contextlib import AbstractAsyncContextManager
+from collections import deque
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Protocol
 
 from aiohttp import web
+from sqlalchemy import update as sql_update
 
 from bot.metrics import Metrics
 from bot.outbox import backoff_delay
 from bot.pipeline import Pipeline
 from handlers.base import IncomingMessage, Reply
-from storage.contacts import upsert_contact
+from storage.contacts import touch_contacts
 from storage.db import SessionMaker
 from storage.inbox import (
     FAILED,
@@ -38,16 +39,74 @@ from storage.inbox import (
     NewUpdate,
     claim_updates,
     finish_update,
+    finish_updates,
     release_updates,
     retry_update,
     store_updates,
 )
-from storage.outbox import enqueue
+from storage.models import ChatContact
+from storage.outbox import OutgoingMessage, enqueue
 from storage.phones import normalise_phone
 
 log = logging.getLogger(__name__)
 
-WriteGate = AbstractAsyncContextManager[Any]
+
+class WriteGate:
+    """SQLite has one writer: our write transactions queue here, not in SQLite's busy-wait loop.
+
+    Webhook writes (`urgent()`) go before worker writes, so an acknowledgement waits for at most the
+    transaction in progress. On PostgreSQL (`serialise=False`) the gate lets everyone through.
+    """
+
+    def __init__(self, serialise: bool = True) -> None:
+        self.serialise = serialise
+        self._held = False
+        self._urgent: deque[asyncio.Future[None]] = deque()
+        self._normal: deque[asyncio.Future[None]] = deque()
+
+    async def acquire(self, urgent: bool = False) -> None:
+        if not self.serialise:
+            return
+        if not self._held and not self._urgent and (urgent or not self._normal):
+            self._held = True
+            return
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        queue = self._urgent if urgent else self._normal
+        queue.append(waiter)
+        try:
+            await waiter
+        except asyncio.CancelledError:
+            if waiter.done() and not waiter.cancelled():
+                self.release()  # the gate was handed to us as we were cancelled: pass it on
+            else:
+                queue.remove(waiter)
+            raise
+
+    def release(self) -> None:
+        if not self.serialise:
+            return
+        for queue in (self._urgent, self._normal):
+            while queue:
+                waiter = queue.popleft()
+                if not waiter.done():
+                    waiter.set_result(None)  # handed over: the gate stays held
+                    return
+        self._held = False
+
+    async def __aenter__(self) -> None:
+        await self.acquire()
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.release()
+
+    @contextlib.asynccontextmanager
+    async def urgent(self) -> AsyncIterator[None]:
+        """Hold the gate ahead of every waiting worker."""
+        await self.acquire(urgent=True)
+        try:
+            yield
+        finally:
+            self.release()
 
 
 class InboxAdapter(Protocol):
@@ -65,10 +124,8 @@ class InboxAdapter(Protocol):
 
 
 def create_write_gate(dialect: str) -> WriteGate:
-    """SQLite has one writer: our own write transactions queue here instead of in SQLite's busy loop."""
-    if dialect == "sqlite":
-        return asyncio.Lock()
-    return contextlib.nullcontext()
+    """A serialising gate for SQLite, an open one for PostgreSQL."""
+    return WriteGate(serialise=dialect == "sqlite")
 
 
 class InboxWriter:
@@ -95,7 +152,7 @@ class InboxWriter:
             for update, _ in batch:
                 unique.setdefault((update.channel, update.update_key[:128]), update)
             try:
-                async with self.gate, self.sessionmaker.begin() as session:
+                async with self.gate.urgent(), self.sessionmaker.begin() as session:
                     new = await store_updates(session, list(unique.values()))
             except Exception as exc:
                 for _, future in batch:
@@ -113,6 +170,10 @@ class InboxWriter:
         if self._flusher is not None:
             with contextlib.suppress(Exception):
                 await self._flusher
+
+
+def _private(msg: IncomingMessage | None) -> bool:
+    return msg is not None and msg.chat_type == "private"
 
 
 @dataclass
@@ -154,7 +215,7 @@ class InboxWorkers:
         self.backoff_seconds = backoff_seconds
         self.backoff_max_seconds = backoff_max_seconds
         self.poll_interval = poll_interval
-        self.gate = write_gate or contextlib.nullcontext()
+        self.gate = write_gate or WriteGate(serialise=False)
         self.on_enqueued = on_enqueued
         self._wake = asyncio.Event()
         self._stopping = False
@@ -221,6 +282,7 @@ class InboxWorkers:
         try:
             for row in claimed:
                 outcomes.append(await self._handle(row))
+                await asyncio.sleep(0)  # handlers are CPU-bound: let webhooks be acknowledged in between
         except asyncio.CancelledError:
             await self._release([row for row in claimed if row.id not in {o.row.id for o in outcomes}])
             raise
@@ -246,43 +308,69 @@ class InboxWorkers:
         return _Outcome(row, msg, replies)
 
     async def _commit(self, outcomes: Sequence[_Outcome]) -> int:
-        enqueued = 0
+        """One transaction for the batch: finish the rows still ours, upsert contacts, enqueue replies."""
+        answered: list[tuple[ClaimedUpdate, IncomingMessage | None, list[Reply]]] = []
         async with self.gate, self.sessionmaker.begin() as session:
+            handled = [o for o in outcomes if o.replies is not None]
+            finished = await finish_updates(session, [o.row for o in handled])
+            for outcome in handled:
+                if outcome.row.id in finished:
+                    assert outcome.replies is not None
+                    answered.append((outcome.row, outcome.msg, outcome.replies))
+                else:
+                    log.warning("inbox: lease on update %s expired; another worker has it", outcome.row.id)
             for outcome in outcomes:
-                row, msg = outcome.row, outcome.msg
-                replies = outcome.replies
-                if replies is None:
-                    if row.attempts < self.max_attempts:
-                        delay = backoff_delay(row.attempts, self.backoff_seconds, self.backoff_max_seconds, self._rng)
-                        await retry_update(session, row, delay=timedelta(seconds=delay), error=outcome.error or "")
-                        continue
-                    if not await finish_update(session, row, status=FAILED, error=outcome.error):
-                        continue
-                    log.error("inbox: update %s failed %s times; the citizen gets an apology", row.id, row.attempts)
-                    replies = [self.pipeline.error_reply()] if msg is not None and msg.chat_type == "private" else []
-                elif not await finish_update(session, row):
-                    log.warning("inbox: lease on update %s expired; another worker has it", row.id)
-                    continue
+                if outcome.replies is None and await self._failed(session, outcome):
+                    apology = [self.pipeline.error_reply()] if _private(outcome.msg) else []
+                    answered.append((outcome.row, outcome.msg, apology))
+            contacts = await touch_contacts(
+                session,
+                [
+                    (m.channel, m.chat_id, m.user_id, m.language)
+                    for _, m, _ in answered
+                    if m is not None and _private(m)
+                ],
+            )
+            outgoing: list[OutgoingMessage] = []
+            for row, msg, replies in answered:
                 if msg is None:
                     continue
-                contact_id = await self._contact(session, msg)
-                enqueued += await enqueue(session, self.pipeline.outgoing(msg, replies, f"reply:{row.id}", contact_id))
+                contact_id = contacts.get((msg.channel, msg.chat_id))
+                if contact_id is not None:
+                    await self._contact_news(session, contact_id, msg)
+                outgoing.extend(self.pipeline.outgoing(msg, replies, f"reply:{row.id}", contact_id))
                 if self.metrics is not None:
                     self.metrics.handled_messages.labels(channel=msg.channel).inc()
-        return enqueued
+            return await enqueue(session, outgoing)
+
+    async def _failed(self, session: Any, outcome: _Outcome) -> bool:
+        """Retry a row whose handling raised, or give up on it; True when it was given up (apologise)."""
+        row = outcome.row
+        if row.attempts < self.max_attempts:
+            delay = backoff_delay(row.attempts, self.backoff_seconds, self.backoff_max_seconds, self._rng)
+            await retry_update(session, row, delay=timedelta(seconds=delay), error=outcome.error or "")
+            return False
+        if not await finish_update(session, row, status=FAILED, error=outcome.error):
+            return False
+        log.error("inbox: update %s failed %s times; the citizen gets an apology", row.id, row.attempts)
+        return True
 
     @staticmethod
-    async def _contact(session: Any, msg: IncomingMessage) -> int | None:
-        if msg.chat_type != "private":
-            return None
-        contact = await upsert_contact(session, msg.channel, msg.chat_id, msg.user_id, msg.language)
+    async def _contact_news(session: Any, contact_id: int, msg: IncomingMessage) -> None:
+        """What this message says about the contact: they left, or shared their own phone number."""
+        values: dict[str, Any] = {}
         if msg.kind == "unfollow":
-            contact.blocked, contact.blocked_reason = True, "unfollowed"
-        if msg.phone:
-            phone = normalise_phone(msg.phone)
-            if phone is not None:
-                contact.phone = phone
-        return contact.id
+            values.update(blocked=True, blocked_reason="unfollowed")
+        phone = normalise_phone(msg.phone) if msg.phone else None
+        if phone is not None:
+            values["phone"] = phone
+        if values:
+            await session.execute(
+                sql_update(ChatContact)
+                .where(ChatContact.id == contact_id)
+                .values(**values)
+                .execution_options(synchronize_session=False)
+            )
 
     async def _release(self, rows: Sequence[ClaimedUpdate]) -> None:
         if not rows:

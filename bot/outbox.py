@@ -43,7 +43,7 @@ from storage.outbox import (
     mark_deferred,
     mark_given_up,
     mark_retry,
-    mark_sent,
+    mark_sent_many,
 )
 from storage.state import StateStore
 
@@ -243,10 +243,14 @@ class OutboxWorker:
 
     async def _record(self, results: list[tuple[Claimed, Verdict]]) -> None:
         async with self.gate, self.sessionmaker.begin() as session:
+            sent = [(row, verdict) for row, verdict in results if verdict.action == "sent"]
+            await mark_sent_many(session, [(row.id, row.lease_until, v.platform_message_id) for row, v in sent])
+            for row, verdict in sent:
+                self._count(row, verdict)
             for row, verdict in results:
                 if verdict.action == "sent":
-                    done = await mark_sent(session, row.id, row.lease_until, verdict.platform_message_id)
-                elif verdict.action == "defer":
+                    continue
+                if verdict.action == "defer":
                     assert verdict.until is not None
                     done = await mark_deferred(session, row.id, row.lease_until, verdict.until)
                 elif verdict.action == "retry":

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from collections.abc import Sequence
+
+from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -93,3 +95,52 @@ async def mark_blocked(session: AsyncSession, channel: str, chat_id: str, reason
     contact = await get_contact(session, channel, chat_id)
     if contact is not None:
         contact.blocked, contact.blocked_reason = True, reason[:255]
+
+
+async def touch_contacts(
+    session: AsyncSession, seen: Sequence[tuple[str, str, str | None, str | None]]
+) -> dict[tuple[str, str], int]:
+    """`upsert_contact` for a batch of (channel, chat_id, user_id, language): a few statements in all.
+
+    Creates the missing contacts, refreshes `last_seen_at`, lifts a block (they wrote again) and returns
+    the contact ids by (channel, chat_id).
+    """
+    if not seen:
+        return {}
+    now = utcnow()
+    rows: dict[tuple[str, str], dict[str, object]] = {}
+    for channel, chat_id, user_id, language in seen:
+        rows.setdefault(
+            (channel, chat_id),
+            {
+                "channel": channel,
+                "chat_id": chat_id,
+                "user_id": user_id,
+                "language": "en" if language == "en" else "vi",
+                "blocked": False,
+                "created_at": now,
+                "last_seen_at": now,
+            },
+        )
+    insert = _insert_for(session)
+    await session.execute(
+        insert(ChatContact).values(list(rows.values())).on_conflict_do_nothing(index_elements=["channel", "chat_id"])
+    )
+    ids: dict[tuple[str, str], int] = {}
+    by_channel: dict[str, list[str]] = {}
+    for channel, chat_id in rows:
+        by_channel.setdefault(channel, []).append(chat_id)
+    for channel, chat_ids in by_channel.items():
+        result = await session.execute(
+            select(ChatContact.id, ChatContact.chat_id).where(
+                ChatContact.channel == channel, ChatContact.chat_id.in_(chat_ids)
+            )
+        )
+        ids.update({(channel, chat_id): contact_id for contact_id, chat_id in result.all()})
+    await session.execute(
+        update(ChatContact)
+        .where(ChatContact.id.in_(list(ids.values())))
+        .values(last_seen_at=now, blocked=False, blocked_reason=None)
+        .execution_options(synchronize_session=False)
+    )
+    return ids

@@ -155,6 +155,25 @@ async def finish_update(
     return bool(getattr(result, "rowcount", 0))
 
 
+async def finish_updates(session: AsyncSession, claimed: Sequence[ClaimedUpdate]) -> set[int]:
+    """`finish_update` for a batch (one statement per claim); returns the ids that were still ours."""
+    by_lease: dict[datetime, list[int]] = {}
+    for row in claimed:
+        by_lease.setdefault(row.lease_until, []).append(row.id)
+    finished: set[int] = set()
+    now = utcnow()
+    for lease_until, ids in by_lease.items():
+        result = await session.execute(
+            update(InboxUpdate)
+            .where(InboxUpdate.id.in_(ids), InboxUpdate.status == PENDING, InboxUpdate.locked_until == lease_until)
+            .values(status=DONE, processed_at=now, locked_until=None, error=None)
+            .returning(InboxUpdate.id)
+            .execution_options(synchronize_session=False)
+        )
+        finished.update(result.scalars())
+    return finished
+
+
 async def retry_update(session: AsyncSession, claimed: ClaimedUpdate, *, delay: timedelta, error: str) -> bool:
     """Give a claimed row back after a failure, to be tried again after `delay`."""
     result = await session.execute(
@@ -199,6 +218,7 @@ __all__ = [
     "claim_updates",
     "count_by_status",
     "finish_update",
+    "finish_updates",
     "release_updates",
     "retry_update",
     "store_updates",

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import exists, select, update
+from sqlalchemy import bindparam, exists, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -145,6 +145,30 @@ async def mark_sent(
         .execution_options(synchronize_session=False)
     )
     return bool(getattr(result, "rowcount", 0))
+
+
+async def mark_sent_many(session: AsyncSession, sent: Sequence[tuple[int, datetime, str | None]]) -> None:
+    """`mark_sent` for many (id, lease_until, platform_message_id) in one executemany."""
+    if not sent:
+        return
+    table = OutboxMessage.__table__.c
+    stmt = (
+        update(OutboxMessage.__table__)  # type: ignore[arg-type]
+        .where(table.id == bindparam("b_id"), table.locked_until == bindparam("b_lease"))
+        .values(
+            status=SENT,
+            sent_at=bindparam("b_now"),
+            locked_until=None,
+            attempts=table.attempts + 1,
+            platform_message_id=bindparam("b_pmid"),
+            last_error=None,
+        )
+    )
+    now = utcnow()
+    await session.execute(
+        stmt,
+        [{"b_id": i, "b_lease": lease, "b_pmid": pmid[:64] if pmid else None, "b_now": now} for i, lease, pmid in sent],
+    )
 
 
 async def mark_retry(

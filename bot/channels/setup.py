@@ -30,19 +30,29 @@ from bot.inbox import (
 )
 from bot.outbox import OutboxWorker, list_outbox, senders_of
 from bot.pipeline import Pipeline
+from storage.db import SessionMaker, create_engine, create_sessionmaker
 
 log = logging.getLogger(__name__)
 
 OUTBOX_WORKER = web.AppKey("outbox_worker", OutboxWorker)
+# The sessions of the inbox writer and the workers (on SQLite, over their own persistent connections).
+WORK_SESSIONMAKER: web.AppKey[SessionMaker] = web.AppKey("work_sessionmaker")
 
 
 async def core_ctx(app: web.Application) -> AsyncIterator[None]:
     """The write gate, the inbox writer, the pipeline and the console sender."""
     from handlers import HANDLERS
 
-    gate = create_write_gate(app[keys.ENGINE].dialect.name)
+    dialect = app[keys.ENGINE].dialect.name
+    gate = create_write_gate(dialect)
     app[WRITE_GATE] = gate
-    writer = InboxWriter(app[keys.SESSIONMAKER], gate)
+    # On SQLite the workers' many small transactions reuse open connections (NullPool would open one each).
+    own_engine = (
+        create_engine(app[keys.SETTINGS].database_url, pool_size=2, persistent=True) if dialect == "sqlite" else None
+    )
+    sessionmaker = create_sessionmaker(own_engine) if own_engine is not None else app[keys.SESSIONMAKER]
+    app[WORK_SESSIONMAKER] = sessionmaker
+    writer = InboxWriter(sessionmaker, gate)
     app[INBOX_WRITER] = writer
     app[PIPELINE] = Pipeline(app[keys.CONTEXT], HANDLERS)
     app.setdefault(INBOX_ADAPTERS, {})
@@ -51,6 +61,8 @@ async def core_ctx(app: web.Application) -> AsyncIterator[None]:
         yield
     finally:
         await writer.close()
+        if own_engine is not None:
+            await own_engine.dispose()
 
 
 async def start_workers(app: web.Application) -> None:
@@ -58,7 +70,7 @@ async def start_workers(app: web.Application) -> None:
     if not settings.workers_enabled:
         return
     outbox = OutboxWorker(
-        sessionmaker=app[keys.SESSIONMAKER],
+        sessionmaker=app[WORK_SESSIONMAKER],
         state=app[keys.STATE],
         senders=senders_of(app),
         metrics=app[keys.METRICS],
@@ -71,7 +83,7 @@ async def start_workers(app: web.Application) -> None:
         write_gate=app[WRITE_GATE],
     )
     inbox = InboxWorkers(
-        sessionmaker=app[keys.SESSIONMAKER],
+        sessionmaker=app[WORK_SESSIONMAKER],
         pipeline=app[PIPELINE],
         adapters=app[INBOX_ADAPTERS],
         metrics=app[keys.METRICS],
@@ -160,4 +172,4 @@ def setup_channels(app: web.Application) -> None:
     app.on_shutdown.append(stop_workers)
 
 
-__all__ = ["OUTBOX_WORKER", "setup_channels"]
+__all__ = ["OUTBOX_WORKER", "WORK_SESSIONMAKER", "setup_channels"]

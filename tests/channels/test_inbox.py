@@ -200,3 +200,33 @@ async def test_a_burst_of_concurrent_webhooks_is_stored_and_answered(
     assert [r.status for r in responses] == [200] * 100
     await fake_telegram.wait_for(lambda: len(fake_telegram.sent()) == 100, timeout=30)
     assert len(await inbox_rows(client.app)) == 100
+
+
+async def test_the_write_gate_serves_webhooks_before_workers() -> None:
+    from bot.inbox import WriteGate
+
+    gate = WriteGate()
+    order: list[str] = []
+    await gate.acquire()  # a worker transaction in progress
+
+    async def worker(name: str) -> None:
+        async with gate:
+            order.append(name)
+
+    async def webhook(name: str) -> None:
+        async with gate.urgent():
+            order.append(name)
+
+    waiting = [asyncio.create_task(worker("w1")), asyncio.create_task(worker("w2"))]
+    await asyncio.sleep(0)
+    waiting += [asyncio.create_task(webhook("h1")), asyncio.create_task(webhook("h2"))]
+    cancelled = asyncio.create_task(worker("gone"))
+    await asyncio.sleep(0)
+    cancelled.cancel()
+    await asyncio.sleep(0)
+    gate.release()
+    await asyncio.gather(*waiting)
+    assert order == ["h1", "h2", "w1", "w2"]
+    open_gate = WriteGate(serialise=False)
+    async with open_gate, open_gate:  # PostgreSQL: no serialisation at all
+        pass

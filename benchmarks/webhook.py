@@ -1,0 +1,371 @@
+"""Webhook benchmark: `motcua serve` (inbox + outbox) against a bare python-telegram-bot echo bot.
+
+Run `python -m benchmarks.webhook [--updates 5000] [--concurrency 40] [--database-url URL] [--redis-url URL]`.
+
+Both servers run as subprocesses whose Telegram API base URL points at a fake Bot API served by this
+process on 127.0.0.1 (tests/fakes/telegram.py). This process posts the same Telegram updates to each,
+`--concurrency` requests in flight (Telegram's default webhook `max_connections` is 40), and measures:
+
+* acknowledgement latency: the time until each POST returns 200 (p50, p99);
+* throughput: updates fully handled per second, from the first POST to the last reply seen by the fake.
+
+`motcua serve` stores each update in the inbox before answering, handles it through the FAQ pipeline,
+and sends the reply through the outbox (claimed, rate-limited, marked sent). Its overall Telegram rate
+limit is lifted (`TELEGRAM_RATE_PER_SECOND=0`: the fake has no limit) while the per-chat limit stays on:
+each update comes from its own chat. The baseline is PTB's custom-webhook pattern on aiohttp
+(`Update.de_json` → `update_queue` → a handler that calls `reply_text`), with concurrent updates so it
+is not held back by one-at-a-time handling; it stores nothing and retries nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs
+
+import aiohttp
+from aiohttp import web
+
+ROOT = Path(__file__).resolve().parents[1]
+SECRET = "bench-secret"
+QUESTIONS = [
+    "le phi ly lich tu phap bao nhieu",
+    "đăng ký khai sinh cần giấy tờ gì",
+    "giờ làm việc của trung tâm",
+    "doi bang lai xe mat bao lau",
+    "cấp hộ chiếu nộp ở đâu",
+    "thủ tục đăng ký kết hôn",
+    "xin chào",
+    "/help",
+]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def update(update_id: int, chat_id: int, text: str) -> dict[str, Any]:
+    return {
+        "update_id": update_id,
+        "message": {
+            "message_id": update_id,
+            "date": int(time.time()),
+            "chat": {"id": chat_id, "type": "private", "first_name": "B"},
+            "from": {"id": chat_id, "is_bot": False, "first_name": "B", "language_code": "vi"},
+            "text": text,
+        },
+    }
+
+
+# --- a lean fake Bot API in its own process, timing each reply ---------------------------------------
+# (tests/fakes/telegram.py records and parses everything; here the fake must cost far less than the
+# servers it measures.) Times are CLOCK_MONOTONIC, comparable across processes.
+
+BOT_USER = {"id": 1, "is_bot": True, "first_name": "Bench", "username": "bench_bot"}
+
+
+def run_fake_server(port: int) -> None:
+    replied_at: dict[str, float] = {}
+    counter = iter(range(1, 10**9))
+
+    async def api(request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        if method == "getMe":
+            return web.json_response({"ok": True, "result": BOT_USER})
+        if method != "sendMessage":
+            return web.json_response({"ok": True, "result": True})
+        body = await request.read()
+        if request.content_type == "application/json":
+            chat = str(json.loads(body).get("chat_id"))
+        else:
+            chat = parse_qs(body.decode()).get("chat_id", ["0"])[0]
+        replied_at.setdefault(chat, time.monotonic())
+        message = {"message_id": next(counter), "date": int(time.time()), "chat": {"id": int(chat), "type": "private"}}
+        return web.json_response({"ok": True, "result": message})
+
+    async def stats(request: web.Request) -> web.Response:
+        return web.json_response(replied_at)
+
+    app = web.Application()
+    app.router.add_post("/bot{token}/{method}", api)
+    app.router.add_get("/stats", stats)
+    web.run_app(app, host="127.0.0.1", port=port, access_log=None, print=None)
+
+
+async def replies(fake_url: str) -> dict[str, float]:
+    async with aiohttp.ClientSession() as session, session.get(fake_url + "/stats") as response:
+        data: dict[str, float] = await response.json()
+        return data
+
+
+# --- the baseline: a bare PTB custom-webhook echo bot --------------------------------------------------
+
+
+def run_baseline_server(port: int, api_base_url: str, token: str, concurrency: int) -> None:
+    """PTB custom webhook on aiohttp: parse, queue, echo. No inbox, no outbox."""
+    os.environ.setdefault("PTB_TIMEDELTA", "true")
+    from telegram import Update
+    from telegram.ext import Application, ContextTypes, MessageHandler, filters
+
+    async def echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        assert update.message is not None
+        await update.message.reply_text(update.message.text or "")
+
+    async def main() -> None:
+        builder = Application.builder().token(token).base_url(api_base_url).updater(None)
+        if concurrency > 1:
+            builder = builder.concurrent_updates(concurrency)
+        application = builder.build()
+        application.add_handler(MessageHandler(filters.TEXT, echo))
+
+        async def webhook(request: web.Request) -> web.Response:
+            if request.headers.get("X-Telegram-Bot-Api-Secret-Token") != SECRET:
+                return web.Response(status=403)
+            await application.update_queue.put(Update.de_json(await request.json(), application.bot))
+            return web.Response()
+
+        async def health(request: web.Request) -> web.Response:
+            return web.Response(text="ok")
+
+        app = web.Application()
+        app.router.add_post("/webhooks/telegram", webhook)
+        app.router.add_get("/healthz", health)
+        runner = web.AppRunner(app, access_log=None)
+        async with application:
+            await application.start()
+            await runner.setup()
+            await web.TCPSite(runner, "127.0.0.1", port).start()
+            await asyncio.Event().wait()
+
+    asyncio.run(main())
+
+
+# --- load ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Result:
+    name: str
+    updates: int
+    seconds: float
+    ack: list[float]
+    handled: list[float]
+
+    @property
+    def rate(self) -> float:
+        return self.updates / self.seconds
+
+    def line(self) -> str:
+        ack = sorted(self.ack)
+        handled = sorted(self.handled)
+        return (
+            f"{self.name:<10} {self.updates:>6} updates in {self.seconds:6.2f} s = {self.rate:8.1f} updates/s handled; "
+            f"ack p50 {pct(ack, 50) * 1000:6.2f} ms p99 {pct(ack, 99) * 1000:6.2f} ms; "
+            f"reply p50 {pct(handled, 50) * 1000:7.1f} ms p99 {pct(handled, 99) * 1000:7.1f} ms"
+        )
+
+
+def pct(values: Sequence[float], p: float) -> float:
+    if not values:
+        return float("nan")
+    index = min(len(values) - 1, max(0, round(p / 100 * len(values)) - 1))
+    return values[index]
+
+
+async def wait_healthy(url: str, process: subprocess.Popen[bytes], timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    async with aiohttp.ClientSession() as session:
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise RuntimeError(f"server exited with {process.returncode}")
+            try:
+                async with session.get(url + "/healthz") as response:
+                    if response.status == 200:
+                        return
+            except aiohttp.ClientError:
+                pass
+            await asyncio.sleep(0.2)
+    raise RuntimeError("server did not become healthy")
+
+
+async def load(
+    name: str, url: str, fake_url: str, first_id: int, count: int, concurrency: int, timeout: float
+) -> Result:
+    """Post `count` updates, each from its own chat, and wait for every reply at the fake."""
+    updates = [update(first_id + n, 10_000_000 + first_id + n, QUESTIONS[n % len(QUESTIONS)]) for n in range(count)]
+    bodies = [json.dumps(u).encode() for u in updates]
+    ack: list[float] = []
+    posted_at: dict[str, float] = {}
+    queue: asyncio.Queue[int] = asyncio.Queue()
+    for n in range(count):
+        queue.put_nowait(n)
+    headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET, "Content-Type": "application/json"}
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    started = time.monotonic()
+    async with aiohttp.ClientSession(connector=connector) as session:
+
+        async def poster() -> None:
+            while not queue.empty():
+                n = queue.get_nowait()
+                chat = str(updates[n]["message"]["chat"]["id"])
+                t0 = time.monotonic()
+                posted_at[chat] = t0
+                async with session.post(url + "/webhooks/telegram", data=bodies[n], headers=headers) as response:
+                    await response.read()
+                    if response.status != 200:
+                        raise RuntimeError(f"{name}: webhook answered {response.status}")
+                ack.append(time.monotonic() - t0)
+
+        await asyncio.gather(*(poster() for _ in range(concurrency)))
+    chats = list(posted_at)
+    deadline = time.monotonic() + timeout
+    while True:
+        seen = await replies(fake_url)
+        if all(c in seen for c in chats):
+            break
+        if time.monotonic() > deadline:
+            missing = sum(c not in seen for c in chats)
+            raise RuntimeError(f"{name}: {missing} of {count} replies missing after {timeout} s")
+        await asyncio.sleep(0.1)
+    finished = max(seen[c] for c in chats)
+    handled = [seen[c] - posted_at[c] for c in chats]
+    return Result(name, count, finished - started, ack, handled)
+
+
+def start_server(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    handle = log.open("wb")
+    return subprocess.Popen(args, env=env, stdout=handle, stderr=subprocess.STDOUT, cwd=log.parent)
+
+
+async def measure(
+    name: str, command: list[str], env: dict[str, str], port: int, fake_url: str, first_id: int, options: Any
+) -> Result:
+    """Start a server, warm it up, load it, stop it."""
+    process = start_server(command, env, Path(env["BENCH_WORKDIR"]) / f"{name}.log")
+    url = f"http://127.0.0.1:{port}"
+    try:
+        await wait_healthy(url, process)
+        await load("warm-up", url, fake_url, first_id, options.warmup, options.concurrency, 120)
+        return await load(name, url, fake_url, first_id + 1_000_000, options.updates, options.concurrency, 900)
+    finally:
+        process.terminate()
+        process.wait(20)
+
+
+async def bench(options: argparse.Namespace) -> int:
+    workdir = Path(tempfile.mkdtemp(prefix="motcua-bench-"))
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "ZALO_", "DATABASE_", "REDIS_"))}
+    env.update(PYTHONPATH=str(ROOT), BENCH_WORKDIR=str(workdir))
+    token = "123456:BENCH"
+    fake_port = free_port()
+    fake_url = f"http://127.0.0.1:{fake_port}"
+    api_base = fake_url + "/bot"
+    fake = start_server(
+        [sys.executable, "-m", "benchmarks.webhook", "--fake-server", str(fake_port)], env, workdir / "fake.log"
+    )
+    results: dict[str, list[Result]] = {"ptb-echo": [], "motcua": []}
+    try:
+        await wait_until_up(fake_url + "/stats", fake)
+        for round_ in range(options.rounds):
+            base = 10_000_000 * (round_ + 1)
+            port = free_port()
+            baseline_cmd = [
+                sys.executable, "-m", "benchmarks.webhook", "--baseline-server",
+                str(port), api_base, token, str(options.baseline_concurrency),
+            ]  # fmt: skip
+            results["ptb-echo"].append(await measure("ptb-echo", baseline_cmd, env, port, fake_url, base, options))
+            port = free_port()
+            serve_env = {
+                **env,
+                "DATABASE_URL": options.database_url or f"sqlite+aiosqlite:///{workdir / f'bench{round_}.sqlite3'}",
+                "TELEGRAM_BOT_TOKEN": token,
+                "TELEGRAM_API_BASE_URL": api_base,
+                "TELEGRAM_WEBHOOK_SECRET": SECRET,
+                "TELEGRAM_RATE_PER_SECOND": "0",
+                "SCHEDULER_ENABLED": "false",
+                "LOG_LEVEL": "WARNING",
+                "PORT": str(port),
+                "OUTBOX_BATCH_SIZE": str(options.outbox_batch),
+            }
+            if options.redis_url:
+                serve_env["REDIS_URL"] = options.redis_url
+            serve_cmd = [sys.executable, "-m", "bot", "serve"]
+            results["motcua"].append(
+                await measure("motcua", serve_cmd, serve_env, port, fake_url, base + 5_000_000, options)
+            )
+    finally:
+        fake.terminate()
+        fake.wait(10)
+
+    backend = "PostgreSQL" if options.database_url and "postgresql" in options.database_url else "SQLite"
+    state = "Redis" if options.redis_url else "memory"
+    print(
+        f"webhook benchmark: {options.updates} updates x {options.rounds} round(s), {options.concurrency} in flight, "
+        f"motcua on {backend} + {state} state; baseline PTB concurrent_updates={options.baseline_concurrency}; "
+        f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}"
+    )
+    for name in ("ptb-echo", "motcua"):
+        for result in results[name]:
+            print(result.line())
+    ptb = statistics.median(r.rate for r in results["ptb-echo"])
+    ours = statistics.median(r.rate for r in results["motcua"])
+    ack99 = statistics.median(pct(sorted(r.ack), 99) for r in results["motcua"])
+    print(f"ratio motcua/ptb-echo throughput (median): {ours / ptb:.2f}x (target >= 0.6x)")
+    print(f"motcua ack p99 (median): {ack99 * 1000:.2f} ms (target <= 50 ms)")
+    print(f"logs: {workdir}")
+    return 0
+
+
+async def wait_until_up(url: str, process: subprocess.Popen[bytes], timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    async with aiohttp.ClientSession() as session:
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise RuntimeError(f"fake exited with {process.returncode}")
+            try:
+                async with session.get(url) as response:
+                    if response.status == 200:
+                        return
+            except aiohttp.ClientError:
+                pass
+            await asyncio.sleep(0.1)
+    raise RuntimeError("fake did not start")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["--baseline-server"]:
+        run_baseline_server(int(argv[1]), argv[2], argv[3], int(argv[4]))
+        return 0
+    if argv[:1] == ["--fake-server"]:
+        run_fake_server(int(argv[1]))
+        return 0
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--updates", type=int, default=5000)
+    parser.add_argument("--warmup", type=int, default=300)
+    parser.add_argument("--concurrency", type=int, default=40)
+    parser.add_argument("--baseline-concurrency", type=int, default=256, help="PTB concurrent_updates (1 = off)")
+    parser.add_argument("--outbox-batch", type=int, default=100)
+    parser.add_argument("--rounds", type=int, default=1, help="alternate baseline and motcua this many times")
+    parser.add_argument("--database-url", help="default: a fresh SQLite file")
+    parser.add_argument("--redis-url", help="default: in-process state")
+    return asyncio.run(bench(parser.parse_args(argv)))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
