@@ -205,9 +205,8 @@ def _ages(folded: tuple[str, ...]) -> tuple[int, ...]:
     return tuple(ages)
 
 
-def _age_range(entry: Entry) -> tuple[float, float] | None:
+def _age_range(folded: tuple[str, ...]) -> tuple[float, float] | None:
     """The ages an entry is for, from its title: "dưới 14 tuổi" → [0, 14), "từ đủ 14 tuổi" → [14, ∞)."""
-    folded = normalize(entry.title).folded
     for position, word in enumerate(folded):
         if word.isdigit() and position + 1 < len(folded) and folded[position + 1] == "tuoi":
             before = folded[max(0, position - 2) : position]
@@ -235,34 +234,30 @@ def _form_codes(procedure: Procedure) -> str:
 _SYLLABLE = re.compile(r"^(ngh|ng|nh|ch|gh|gi|kh|ph|qu|th|tr|[bcdghklmnpqrstvx])?[aeiouy]+(ng|nh|ch|[cmnpt])?$")
 _FORM_CODE = re.compile(r"^[a-z]{1,4}\d{1,3}[a-z]?$")
 # Initialisms made from the syllables of entries' names ("đăng ký kết hôn" → "dkkh"): the way citizens
-# abbreviate any procedure's name, so every entry gets them without a list to maintain.
-INITIALISM_MIN = 2
+# abbreviate any procedure's name, so every entry gets them without a list to maintain. Runs of 2 to 5
+# syllables; a key that is a word of a name, a listed abbreviation or a Vietnamese syllable is dropped.
 INITIALISM_MAX = 5
 # A two-letter initialism ("cp", "ld") is ambiguous: it is only read as a phrase that continues its neighbour
 # as in a name ("cty cp" → "công ty cổ phần", "giấy phép ld" → "giấy phép lao động").
 INITIALISM_FREE_MIN = 3
 
 
-def _initialisms(entries: list[Entry]) -> dict[str, list[tuple[tuple[str, ...], int]]]:
-    """Initialism → the name phrases it abbreviates (accented syllables) with how many entries use each."""
-    found: dict[str, dict[tuple[str, ...], set[int]]] = defaultdict(lambda: defaultdict(set))
-    for index, entry in enumerate(entries):
-        for name in (entry.title, *entry.aliases):
-            words = normalize(name).accented
-            folded = [fold(word) for word in words]
-            for start in range(len(words)):
-                if not folded[start][0].isalpha():
-                    continue
-                for size in range(INITIALISM_MIN, INITIALISM_MAX + 1):
-                    end = start + size
-                    if end > len(words) or not folded[end - 1][0].isalpha():
-                        break
-                    key = "".join(f[0] for f in folded[start:end])
-                    found[key][tuple(words[start:end])].add(index)
-    return {
-        key: sorted(((phrase, len(users)) for phrase, users in phrases.items()), key=lambda item: -item[1])
-        for key, phrases in found.items()
-    }
+def _add_initialisms(found: dict[str, dict[tuple[str, ...], int]], name: Normalized) -> None:
+    """Add a name's initialisms: each run of 2 to 5 syllables → the phrase (counted over names)."""
+    words = name.accented
+    initials = [word[0] if word[0].isalpha() else "" for word in name.folded]
+    for start, first in enumerate(initials):
+        key = first
+        for end in range(start + 1, min(len(words), start + INITIALISM_MAX)):
+            if not key or not initials[end]:
+                break
+            key += initials[end]
+            phrase = words[start : end + 1]
+            phrases = found.get(key)
+            if phrases is None:
+                found[key] = {phrase: 1}
+            else:
+                phrases[phrase] = phrases.get(phrase, 0) + 1
 
 
 def _content_pairs(normalized: Normalized) -> list[tuple[str, str]]:
@@ -297,12 +292,15 @@ class Matcher:
         # Word pairs of each entry's own title and aliases: a cue word inside them ("mai táng phí") is no cue.
         self._own_bigrams: list[frozenset[str]] = []
         self._general_aspects: list[frozenset[str]] = []
-        self._ages: list[tuple[float, float] | None] = [_age_range(entry) for entry in self.entries]
+        self._ages: list[tuple[float, float] | None] = []
+        initialisms: dict[str, dict[tuple[str, ...], int]] = {}
         for index, entry in enumerate(self.entries):
             aspects: set[str] = set()
             own: set[str] = set()
+            self._ages.append(_age_range(normalize(entry.title).folded))
             for title in (entry.title, *entry.aliases):
                 normalized = normalize(title)
+                _add_initialisms(initialisms, normalized)
                 own.update(f"{a}_{b}" for a, b in zip(normalized.folded, normalized.folded[1:], strict=False))
                 if isinstance(entry, GeneralEntry):
                     aspects.update(
@@ -350,7 +348,7 @@ class Matcher:
         name_words = {f for names in raw_names for pairs, _ in names for f, _ in pairs}
         self._initialisms = {
             key: phrases
-            for key, phrases in _initialisms(self.entries).items()
+            for key, phrases in initialisms.items()
             if key not in name_words and key not in ABBREVIATION_KEYS and not _SYLLABLE.match(key)
         }
         self._names: list[list[_Name]] = [
@@ -417,15 +415,16 @@ class Matcher:
         for position, (word, plain) in enumerate(zip(normalized.accented, folded, strict=True)):
             phrases = self._initialisms.get(plain) if word == plain else None
             chosen = None
-            for phrase, _ in phrases or ():
+            ordered = sorted(phrases.items(), key=lambda item: -item[1]) if phrases else []
+            for phrase, _ in ordered:
                 first, last = fold(phrase[0]), fold(phrase[-1])
                 if (position > 0 and f"{folded[position - 1]}_{first}" in self._idf) or (
                     position + 1 < len(folded) and f"{last}_{folded[position + 1]}" in self._idf
                 ):
                     chosen = phrase  # the phrase continues its neighbour as in a name
                     break
-            if chosen is None and phrases and len(plain) >= INITIALISM_FREE_MIN:
-                chosen = phrases[0][0]
+            if chosen is None and ordered and len(plain) >= INITIALISM_FREE_MIN:
+                chosen = ordered[0][0]
             accented.extend(chosen or (word,))
         return Normalized(tuple(accented), tuple(fold(word) for word in accented))
 
