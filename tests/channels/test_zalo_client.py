@@ -13,6 +13,7 @@ import aiohttp
 import pytest
 from sqlalchemy import select
 
+from bot import keys
 from bot.channels.zalo import ZaloAuthError, ZaloChannel, ZaloClient, ZaloTokens, token_row_name
 from bot.settings import Settings
 from handlers.base import Attachment, Button, Reply
@@ -21,6 +22,7 @@ from storage.migrate import upgrade
 from storage.models import PlatformToken, utcnow
 from storage.state import StateStore, create_state_store
 from tests.fakes import FakeZalo
+from tests.fakes.base import wait_until
 
 
 @dataclass
@@ -223,3 +225,34 @@ async def test_images_and_files_are_uploaded_first(
     assert media["text"] == "Mã QR"
     assert file["attachment"] == {"type": "file", "payload": {"token": file["attachment"]["payload"]["token"]}}
     assert text_before_file == {"text": "Phiếu biên nhận"}
+
+
+async def test_the_server_refreshes_ahead_of_expiry_without_sending(
+    aiohttp_client: Any, zalo_settings: Settings, fake_zalo: FakeZalo
+) -> None:
+    from bot.app import create_app
+    from bot.runtime import open_app
+
+    async with open_app(zalo_settings) as app:  # seeds the stored pair, then it nears its expiry
+        tokens = ZaloTokens(
+            http=aiohttp.ClientSession(),
+            settings=zalo_settings,
+            sessionmaker=app[keys.SESSIONMAKER],
+            state=app[keys.STATE],
+        )
+        try:
+            await tokens.access_token()
+        finally:
+            await tokens.http.close()
+        async with app[keys.SESSIONMAKER].begin() as session:
+            row = await session.get(PlatformToken, token_row_name(zalo_settings))
+            assert row is not None
+            row.expires_at = utcnow() + timedelta(minutes=30)
+    assert fake_zalo.refresh_calls == []
+    await aiohttp_client(create_app(zalo_settings))
+    await fake_zalo.wait_for(lambda: len(fake_zalo.refresh_calls) == 1)
+    await wait_until(lambda: _stored_refresh(zalo_settings, fake_zalo.refresh_token))
+
+
+async def _stored_refresh(settings: Settings, expected: str) -> bool:
+    return (await stored_pair(settings)).refresh_token == expected
