@@ -99,3 +99,9 @@ def test_chat_shorthand_for_hours_pronouns_and_canonical_keys() -> None:
     assert normalize("e muon hoi").accented[0] == "em"
     # "cty" is canonically "cti" (y after a consonant is i): the abbreviation is still found
     assert normalize("cty").accented == ("công", "ti")
+
+
+def test_weekday_digits_and_online_colloquialisms() -> None:
+    assert normalize("chiều thứ 7 có làm không").accented[1:3] == ("thứ", "bảy")
+    assert normalize("chieu thu 7 co lam ko").folded[1:3] == ("thu", "bay")
+    assert normalize("nộp qua mạng được không").accented[:3] == ("nộp", "trực", "tuyến")
