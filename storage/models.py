@@ -23,6 +23,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -130,9 +131,11 @@ class Dossier(Base):
         Index("ix_dossiers_dept_status_due", "department_id", "status", "due_at"),
         Index("ix_dossiers_status_due", "status", "due_at"),
         Index("ix_dossiers_received_at", "received_at"),
-        Index("ix_dossiers_resolved_at", "resolved_at"),
         Index("ix_dossiers_returned_at", "returned_at"),
         Index("ix_dossiers_procedure_received", "procedure_id", "received_at"),
+        # Leads with resolved_at (replaced ix_dossiers_resolved_at); with received_at it finds the dossiers
+        # received before a report's period and resolved since its start (storage/reports.py).
+        Index("ix_dossiers_resolved_received", "resolved_at", "received_at"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
@@ -167,7 +170,17 @@ class Dossier(Base):
 
 class DossierEvent(Base):
     __tablename__ = "dossier_events"
-    __table_args__ = (UniqueConstraint("dossier_id", "request_key", name="uq_dossier_events_request"),)
+    __table_args__ = (
+        UniqueConstraint("dossier_id", "request_key", name="uq_dossier_events_request"),
+        # Reports: when withdrawn dossiers were withdrawn (storage/reports.py); a small partial index.
+        Index(
+            "ix_dossier_events_withdrawn",
+            "at",
+            "dossier_id",
+            postgresql_where=text("to_status = 'withdrawn'"),
+            sqlite_where=text("to_status = 'withdrawn'"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     dossier_id: Mapped[int] = mapped_column(ForeignKey("dossiers.id", ondelete="CASCADE"), index=True)

@@ -15,14 +15,15 @@ A period is a range of local days [start, end] in the centre's time zone; it bec
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Date, and_, case, cast, func, not_, or_, select
+from sqlalchemy import ColumnElement, Date, and_, case, cast, func, literal_column, not_, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import KeyedColumnElement
 
@@ -227,31 +228,47 @@ class MonthFigures:
 
 
 class _Dialect:
-    """Local-time expressions: exact zone rules on PostgreSQL, the zone's fixed offset on SQLite."""
+    """Local-time expressions for the database at hand.
+
+    With a zone whose UTC offset does not change (Asia/Ho_Chi_Minh: +07:00 all year, since 1975), UTC
+    times are shifted by that offset, read from the zone: cheap on both databases. A zone with daylight
+    saving time uses PostgreSQL's zone rules (exact, slower); SQLite cannot, and refuses.
+    """
 
     def __init__(self, name: str, tz: ZoneInfo, span: tuple[date, date]) -> None:
         self.name = name
         self.tz = tz
-        self.offset_minutes = 0
-        if name != "postgresql":
-            self.offset_minutes = _fixed_offset_minutes(tz, span)
+        self.offset_minutes = _fixed_offset_minutes(tz, span, required=name != "postgresql")
+
+    def _local(self, column: Any) -> ColumnElement[Any]:
+        """PostgreSQL: the local wall-clock time (timestamp without time zone)."""
+        if self.offset_minutes is None:
+            return func.timezone(self.tz.key, column)
+        sign = "-" if self.offset_minutes < 0 else "+"
+        hours, minutes = divmod(abs(self.offset_minutes), 60)
+        # An interval zone is ISO-signed ('+07:00' is UTC+7); the text comes from an int, never from input.
+        return func.timezone(literal_column(f"INTERVAL '{sign}{hours:02d}:{minutes:02d}'"), column)
 
     def local_date(self, column: Any) -> ColumnElement[Any]:
         if self.name == "postgresql":
-            return cast(func.timezone(self.tz.key, column), Date)
+            return cast(self._local(column), Date)
         return func.date(column, f"{self.offset_minutes:+d} minutes")
 
     def local_month(self, column: Any) -> ColumnElement[Any]:
+        """The local month: a timestamp of its first day (PostgreSQL) or "YYYY-MM" text (SQLite)."""
         if self.name == "postgresql":
-            return func.to_char(func.timezone(self.tz.key, column), "YYYY-MM")
+            return func.date_trunc("month", self._local(column))
         return func.strftime("%Y-%m", column, f"{self.offset_minutes:+d} minutes")
 
 
-def _fixed_offset_minutes(tz: ZoneInfo, span: tuple[date, date]) -> int:
-    """The zone's UTC offset, checked to be the same throughout the years around the span.
+def _month_key(value: Any) -> str:
+    return value.strftime("%Y-%m") if isinstance(value, date | datetime) else str(value)
 
-    SQLite has no time-zone rules, so local dates are computed by shifting UTC times by this offset
-    (Asia/Ho_Chi_Minh is +07:00 all year, without daylight saving time).
+
+def _fixed_offset_minutes(tz: ZoneInfo, span: tuple[date, date], *, required: bool = True) -> int | None:
+    """The zone's UTC offset in minutes when it is the same throughout the years around the span.
+
+    Otherwise None, or InvalidInput when `required` (SQLite has no time-zone rules to fall back on).
     """
     offsets = set()
     for year in range(span[0].year - 1, span[1].year + 2):
@@ -259,33 +276,39 @@ def _fixed_offset_minutes(tz: ZoneInfo, span: tuple[date, date]) -> int:
             moment = datetime(year, month, 1, 12, tzinfo=tz)
             offset = moment.utcoffset()
             offsets.add(int(offset.total_seconds() // 60) if offset is not None else 0)
-    if len(offsets) != 1:
+    if len(offsets) == 1:
+        return offsets.pop()
+    if required:
         raise InvalidInput(
             f"the time zone {tz.key} changes its UTC offset; reports on SQLite need a fixed offset (use PostgreSQL)",
             code="unsupported_timezone",
         )
-    return offsets.pop()
+    return None
 
 
 def _dialect(session: AsyncSession, tz: ZoneInfo, period: Period) -> _Dialect:
     return _Dialect(session.get_bind().dialect.name, tz, (period.start, period.end))
 
 
-def _withdrawn_at() -> Any:
-    """When a withdrawn dossier was withdrawn (its first event to `withdrawn`)."""
+def _withdrawals_since(moment: datetime) -> Any:
+    """When dossiers were withdrawn (their event to `withdrawn`), for withdrawals at or after `moment`.
+
+    A partial index on withdrawal events keeps this small; a withdrawn dossier that is not in it was
+    withdrawn earlier (or, imported as withdrawn, has no such event) and is closed for the whole period.
+    """
     return (
-        select(func.min(DossierEvent.at))
-        .where(DossierEvent.dossier_id == Dossier.id, DossierEvent.to_status == DossierStatus.WITHDRAWN.value)
-        .correlate(Dossier)
-        .scalar_subquery()
+        select(DossierEvent.dossier_id.label("dossier_id"), func.min(DossierEvent.at).label("at"))
+        .where(DossierEvent.to_status == DossierStatus.WITHDRAWN.value, DossierEvent.at >= moment)
+        .group_by(DossierEvent.dossier_id)
+        .subquery("withdrawals")
     )
 
 
-def _open_at(moment: datetime) -> ColumnElement[bool]:
-    """Received before `moment` and neither resolved nor withdrawn by then."""
+def _open_at(moment: datetime, withdrawn_at: Any) -> ColumnElement[bool]:
+    """Received before `moment`, and neither resolved nor withdrawn by then."""
     withdrawn_before = and_(
         Dossier.status == DossierStatus.WITHDRAWN.value,
-        func.coalesce(_withdrawn_at(), Dossier.received_at) < moment,
+        func.coalesce(withdrawn_at, Dossier.received_at) < moment,
     )
     return and_(
         Dossier.received_at < moment,
@@ -294,8 +317,22 @@ def _open_at(moment: datetime) -> ColumnElement[bool]:
     )
 
 
+@asynccontextmanager
+async def _report_planning(session: AsyncSession, dialect: _Dialect) -> AsyncIterator[None]:
+    """PostgreSQL: no JIT for one report query (compiling these wide aggregates costs more than running them)."""
+    if dialect.name != "postgresql":
+        yield
+        return
+    await session.execute(text("SET LOCAL jit = off"))
+    try:
+        yield
+    finally:
+        await session.execute(text("SET LOCAL jit TO DEFAULT"))
+
+
 def _count_if(condition: ColumnElement[bool], name: str) -> KeyedColumnElement[Any]:
-    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0).label(name)
+    """COUNT(*) FILTER (WHERE condition): PostgreSQL, and SQLite since 3.30."""
+    return func.count().filter(condition).label(name)
 
 
 def _as_of(period: Period, tz: ZoneInfo, now: datetime) -> tuple[datetime, datetime]:
@@ -328,10 +365,12 @@ async def compute_summary(
     received_in = and_(Dossier.received_at >= start, Dossier.received_at < end)
     resolved_day = dialect.local_date(Dossier.resolved_at)
     due_day = dialect.local_date(Dossier.original_due_at)
-    open_end = _open_at(as_of)
+    withdrawals = _withdrawals_since(min(start, as_of))
+    open_end = _open_at(as_of, withdrawals.c.at)
     columns = [
         Dossier.department_id,
-        _count_if(_open_at(start), "carried_over"),
+        Dossier.procedure_id,
+        _count_if(_open_at(start, withdrawals.c.at), "carried_over"),
         _count_if(received_in, "new"),
         _count_if(and_(received_in, Dossier.channel == "direct"), "direct"),
         _count_if(and_(received_in, Dossier.channel == "online"), "online"),
@@ -347,25 +386,37 @@ async def compute_summary(
             "returned_by_post",
         ),
     ]
-    # Only rows that can count: received before the end and still open at the start, or received,
-    # resolved or returned in the period. Old closed dossiers are left to the indexes.
-    relevant = and_(
-        Dossier.received_at < end,
-        or_(
-            received_in,
-            Dossier.resolved_at.is_(None),
-            Dossier.resolved_at >= start,
-            Dossier.returned_at >= start,
-        ),
+    # Only rows that can count, each arm of the OR served by an index: received in the period; received
+    # before and resolved since its start (or never); returned in the period. Old closed dossiers stay out.
+    arms = [
+        received_in,
+        and_(Dossier.resolved_at.is_(None), Dossier.received_at < start),
+        and_(Dossier.returned_at >= start, Dossier.returned_at < end),
+    ]
+    floor = await _carried_over_floor(session, start)
+    if floor is not None:
+        arms.append(and_(Dossier.resolved_at >= start, Dossier.received_at >= floor, Dossier.received_at < start))
+    relevant = and_(Dossier.received_at < end, or_(*arms))
+    query = (
+        select(*columns)
+        .select_from(Dossier)
+        .outerjoin(withdrawals, withdrawals.c.dossier_id == Dossier.id)
+        .where(relevant)
+        # By procedure too: the same pass gives the top procedures (a few hundred groups at most).
+        .group_by(Dossier.department_id, Dossier.procedure_id)
     )
-    query = select(*columns).where(relevant).group_by(Dossier.department_id)
     if department_id is not None:
         query = query.where(Dossier.department_id == department_id)
-    for row in (await session.execute(query)).mappings():
+    new_by_procedure: dict[str, int] = {}
+    async with _report_planning(session, dialect):
+        rows = (await session.execute(query)).mappings().all()
+    for row in rows:
         counts = by_department.setdefault(row["department_id"], Counts())
         for name in row:
-            if name != "department_id":
-                setattr(counts, name, int(row[name] or 0))
+            if name not in ("department_id", "procedure_id"):
+                setattr(counts, name, getattr(counts, name) + int(row[name] or 0))
+        if row["new"]:
+            new_by_procedure[row["procedure_id"]] = new_by_procedure.get(row["procedure_id"], 0) + int(row["new"])
 
     ratings = (
         select(Rating.department_id, Rating.level, func.count())
@@ -396,7 +447,7 @@ async def compute_summary(
         department_id=department_id,
         totals=totals,
         departments=departments,
-        top_procedures=await top_procedures(session, period, tz=tz, department_id=department_id, limit=top),
+        top_procedures=await _procedure_figures(session, new_by_procedure, top),
         as_of=as_of,
     )
 
@@ -413,6 +464,39 @@ async def _department_names(session: AsyncSession, ids: Iterable[str]) -> dict[s
         return {}
     result = await session.execute(select(Department.id, Department.name).where(Department.id.in_(wanted)))
     return {dept: name for dept, name in result.all()}
+
+
+async def _carried_over_floor(session: AsyncSession, start: datetime) -> datetime | None:
+    """The earliest receipt among dossiers received before `start` and resolved since; None if there are none.
+
+    Read from the (resolved_at, received_at) index alone. Given to the main query as a lower bound, it lets
+    PostgreSQL see how few dossiers are carried over: on its own it multiplies the selectivities of
+    "received before the start" and "resolved after it" as if they were independent, expects a fifth of
+    the table, and reads all of it.
+    """
+    # OFFSET 0 keeps PostgreSQL from turning min() into "the oldest receipt first, until one matches",
+    # which, misled the same way, reads every dossier received before the start.
+    carried = (
+        select(Dossier.received_at)
+        .where(Dossier.resolved_at >= start, Dossier.received_at < start)
+        .offset(0)
+        .subquery("carried")
+    )
+    result = await session.execute(select(func.min(carried.c.received_at)))
+    value: datetime | None = result.scalar_one_or_none()
+    return value
+
+
+async def _procedure_figures(session: AsyncSession, received: dict[str, int], limit: int) -> list[ProcedureFigures]:
+    """The `limit` procedures with the most dossiers received (ties: by id), with their titles."""
+    ranked = sorted(received.items(), key=lambda item: (-item[1], item[0]))[: max(limit, 0)]
+    if not ranked:
+        return []
+    result = await session.execute(
+        select(Procedure.id, Procedure.title).where(Procedure.id.in_([pid for pid, _n in ranked]))
+    )
+    titles = {pid: title for pid, title in result.all()}
+    return [ProcedureFigures(id=pid, title=titles.get(pid, pid), received=n) for pid, n in ranked]
 
 
 async def top_procedures(
@@ -490,10 +574,15 @@ async def monthly_trend(
     if department_id is not None:
         received = received.where(Dossier.department_id == department_id)
         resolved = resolved.where(Dossier.department_id == department_id)
-    for month, count in (await session.execute(received)).all():
-        months.setdefault(month, MonthFigures(month)).received = int(count)
-    for month, count, late_count in (await session.execute(resolved)).all():
-        figures = months.setdefault(month, MonthFigures(month))
+    async with _report_planning(session, dialect):
+        received_rows = (await session.execute(received)).all()
+        resolved_rows = (await session.execute(resolved)).all()
+    for month, count in received_rows:
+        key = _month_key(month)
+        months.setdefault(key, MonthFigures(key)).received = int(count)
+    for month, count, late_count in resolved_rows:
+        key = _month_key(month)
+        figures = months.setdefault(key, MonthFigures(key))
         figures.resolved = int(count)
         figures.late = int(late_count)
     return [months[key] for key in sorted(months)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from datetime import date
 from typing import Any
@@ -158,13 +159,15 @@ async def test_unknown_department_is_refused(sessionmaker: SessionMaker) -> None
 
 
 async def test_figures_are_aggregated_in_sql(statements: tuple[SessionMaker, list[str]]) -> None:
-    """No statement reads dossier rows one by one: every query on `dossiers` groups or counts."""
+    """No statement reads dossier rows one by one: a min() for the carried-over floor, then one grouped count."""
     sessionmaker, seen = statements
     async with sessionmaker() as session:
         await compute_summary(session, SEPTEMBER, tz=TZ, now=NOW)
-    on_dossiers = [s for s in seen if "FROM dossiers" in s]
-    assert len(on_dossiers) == 2  # the summary and the top procedures
-    assert all("GROUP BY" in s for s in on_dossiers)
+    on_dossiers = [s for s in seen if re.search(r"\bdossiers\b", s)]
+    assert len(on_dossiers) == 2  # the carried-over floor, then one pass for departments and procedures
+    floor, counts = on_dossiers
+    assert floor.startswith("SELECT min(")
+    assert "GROUP BY dossiers.department_id, dossiers.procedure_id" in counts
 
 
 async def test_monthly_trend(sessionmaker: SessionMaker) -> None:
@@ -226,9 +229,31 @@ def test_period_bounds_are_local_midnights_in_utc() -> None:
     assert Period.create(date(2020, 1, 1), date(2024, 12, 31)).end == date(2024, 12, 31)
 
 
-def test_sqlite_uses_the_zone_offset_and_refuses_daylight_saving() -> None:
+def test_the_offset_is_read_from_the_zone() -> None:
     span = (date(2025, 1, 1), date(2025, 12, 31))
     assert _fixed_offset_minutes(TZ, span) == 420
     assert _fixed_offset_minutes(ZoneInfo("Asia/Kolkata"), span) == 330
+    assert _fixed_offset_minutes(ZoneInfo("America/St_Johns"), span, required=False) is None
     with pytest.raises(InvalidInput):
         _fixed_offset_minutes(ZoneInfo("Europe/Berlin"), span)
+
+
+async def test_a_zone_with_daylight_saving_time(sessionmaker: SessionMaker) -> None:
+    """Local dates decide: seen from Berlin (UTC+2 in September) A3 was resolved on its due day.
+
+    A3: due 12/09 17:00 +07 (10:00 UTC), resolved 13/09 00:00 +07 (12/09 17:00 UTC): late in Vietnam,
+    on time in Berlin. A10 (resolved 31/08 17:00 UTC) falls before Berlin's September; A12 (30/09 17:00 UTC)
+    inside it. SQLite, without zone rules, refuses such a zone.
+    """
+    berlin = ZoneInfo("Europe/Berlin")
+    async with sessionmaker() as session:
+        if session.get_bind().dialect.name != "postgresql":
+            with pytest.raises(InvalidInput) as caught:
+                await compute_summary(session, SEPTEMBER, tz=berlin, now=NOW)
+            assert caught.value.code == "unsupported_timezone"
+            return
+        summary = await compute_summary(session, SEPTEMBER, tz=berlin, now=NOW)
+    doc = summary.as_dict()
+    assert doc["received"]["new"] == 14  # September's 13 and A12
+    # Early A1 A16; on time A2 A3 A5 B1; late A4 B2.
+    assert doc["resolved"] == {"total": 8, "early": 2, "on_time": 4, "late": 2}
