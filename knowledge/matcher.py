@@ -225,39 +225,38 @@ def _form_codes(procedure: Procedure) -> str:
     """The form codes of a procedure ("Mẫu TK01", "CT01"): citizens name a procedure by its form."""
     codes: list[str] = []
     for form in procedure.forms:
-        for token in normalize(f"{form.name} {form.code or ''}", expand=False).folded:
-            if _FORM_CODE.match(token) and token not in codes:
-                codes.append(token)
+        for code in _FORM_CODE.findall(fold(f"{form.name} {form.code or ''}").lower()):
+            if code not in codes:
+                codes.append(code)
     return " ".join(codes)
 
 
 _SYLLABLE = re.compile(r"^(ngh|ng|nh|ch|gh|gi|kh|ph|qu|th|tr|[bcdghklmnpqrstvx])?[aeiouy]+(ng|nh|ch|[cmnpt])?$")
-_FORM_CODE = re.compile(r"^[a-z]{1,4}\d{1,3}[a-z]?$")
+_VOWELS = frozenset("aeiouy")
+_FORM_CODE = re.compile(r"\b[a-z]{1,4}\d{1,3}[a-z]?\b")
 # Initialisms made from the syllables of entries' names ("đăng ký kết hôn" → "dkkh"): the way citizens
-# abbreviate any procedure's name, so every entry gets them without a list to maintain. Runs of 2 to 5
+# abbreviate any procedure's name, so every entry gets them without a list to maintain. Runs of 2 to 4
 # syllables; a key that is a word of a name, a listed abbreviation or a Vietnamese syllable is dropped.
-INITIALISM_MAX = 5
+INITIALISM_MAX = 4
 # A two-letter initialism ("cp", "ld") is ambiguous: it is only read as a phrase that continues its neighbour
 # as in a name ("cty cp" → "công ty cổ phần", "giấy phép ld" → "giấy phép lao động").
 INITIALISM_FREE_MIN = 3
 
 
-def _add_initialisms(found: dict[str, dict[tuple[str, ...], int]], name: Normalized) -> None:
-    """Add a name's initialisms: each run of 2 to 5 syllables → the phrase (counted over names)."""
+def _add_initialisms(found: dict[str, list[tuple[tuple[str, ...], int]]], name: Normalized) -> None:
+    """Add a name's initialisms: each run of 2 to 4 syllables, kept as (the name's words, where the run
+    starts). A letter after the first that is a vowel makes a syllable-like key ("tao"): none is kept."""
     words = name.accented
-    initials = [word[0] if word[0].isalpha() else "" for word in name.folded]
-    for start, first in enumerate(initials):
-        key = first
-        for end in range(start + 1, min(len(words), start + INITIALISM_MAX)):
-            if not key or not initials[end]:
+    initials = "".join(word[0] if word[0].isalpha() and word[0] not in _VOWELS else "." for word in name.folded)
+    for start, word in enumerate(name.folded):
+        first = word[0]
+        if not first.isalpha():
+            continue
+        for end in range(start + 2, min(len(words), start + INITIALISM_MAX) + 1):
+            tail = initials[start + 1 : end]
+            if "." in tail:
                 break
-            key += initials[end]
-            phrase = words[start : end + 1]
-            phrases = found.get(key)
-            if phrases is None:
-                found[key] = {phrase: 1}
-            else:
-                phrases[phrase] = phrases.get(phrase, 0) + 1
+            found.setdefault(first + tail, []).append((words, start))
 
 
 def _content_pairs(normalized: Normalized) -> list[tuple[str, str]]:
@@ -293,7 +292,7 @@ class Matcher:
         self._own_bigrams: list[frozenset[str]] = []
         self._general_aspects: list[frozenset[str]] = []
         self._ages: list[tuple[float, float] | None] = []
-        initialisms: dict[str, dict[tuple[str, ...], int]] = {}
+        initialisms: dict[str, list[tuple[tuple[str, ...], int]]] = {}
         for index, entry in enumerate(self.entries):
             aspects: set[str] = set()
             own: set[str] = set()
@@ -406,6 +405,14 @@ class Matcher:
 
     # --- query analysis --------------------------------------------------------------------------
 
+    def _phrases(self, key: str) -> list[tuple[str, ...]]:
+        """The name phrases an initialism stands for, the most used first."""
+        counts: dict[tuple[str, ...], int] = {}
+        for words, start in self._initialisms[key]:
+            phrase = words[start : start + len(key)]
+            counts[phrase] = counts.get(phrase, 0) + 1
+        return sorted(counts, key=lambda phrase: -counts[phrase])
+
     def _expand_initialisms(self, normalized: Normalized) -> Normalized:
         """Read unknown words typed as initialisms of a name phrase ("dkkh", "tthn", "cty cp")."""
         folded = normalized.folded
@@ -415,8 +422,8 @@ class Matcher:
         for position, (word, plain) in enumerate(zip(normalized.accented, folded, strict=True)):
             phrases = self._initialisms.get(plain) if word == plain else None
             chosen = None
-            ordered = sorted(phrases.items(), key=lambda item: -item[1]) if phrases else []
-            for phrase, _ in ordered:
+            ordered = self._phrases(plain) if phrases else []
+            for phrase in ordered:
                 first, last = fold(phrase[0]), fold(phrase[-1])
                 if (position > 0 and f"{folded[position - 1]}_{first}" in self._idf) or (
                     position + 1 < len(folded) and f"{last}_{folded[position + 1]}" in self._idf
@@ -424,7 +431,7 @@ class Matcher:
                     chosen = phrase  # the phrase continues its neighbour as in a name
                     break
             if chosen is None and ordered and len(plain) >= INITIALISM_FREE_MIN:
-                chosen = ordered[0][0]
+                chosen = ordered[0]
             accented.extend(chosen or (word,))
         return Normalized(tuple(accented), tuple(fold(word) for word in accented))
 
