@@ -377,7 +377,6 @@ async def compute_summary(
         _count_if(and_(received_in, Dossier.channel == "postal"), "postal"),
         _count_if(resolved_in, "resolved"),
         _count_if(and_(resolved_in, resolved_day < due_day), "early"),
-        _count_if(and_(resolved_in, resolved_day == due_day), "on_time"),
         _count_if(and_(resolved_in, resolved_day > due_day), "late"),
         _count_if(open_end, "in_progress"),
         _count_if(and_(open_end, Dossier.original_due_at < overdue_cutoff), "overdue"),
@@ -415,6 +414,8 @@ async def compute_summary(
         for name in row:
             if name not in ("department_id", "procedure_id"):
                 setattr(counts, name, getattr(counts, name) + int(row[name] or 0))
+        # Two local dates are in exactly one order: the third count costs nothing.
+        counts.on_time += int(row["resolved"] or 0) - int(row["early"] or 0) - int(row["late"] or 0)
         if row["new"]:
             new_by_procedure[row["procedure_id"]] = new_by_procedure.get(row["procedure_id"], 0) + int(row["new"])
 
