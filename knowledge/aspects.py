@@ -144,6 +144,11 @@ _CUES: dict[str, dict[str, float]] = {
         "có phải": 1.2,
         "được không": 1.0,
         "có được": 1.0,
+        # requirements stated as a minimum, a notice period or a deposit (how long / how much of these
+        # is still the requirement)
+        "tối thiểu": 2.0,
+        "báo trước": 3.5,
+        "ký quỹ": 3.5,
     },
     "legal_basis": {
         "căn cứ": 3.0,

@@ -213,6 +213,7 @@ PHRASES: dict[str, str] = {
     "sổ đỏ": "giấy chứng nhận quyền sử dụng đất sổ đỏ",
     "sổ hồng": "giấy chứng nhận quyền sử dụng đất sổ hồng",
     "bằng lái": "giấy phép lái xe bằng lái",
+    "công chứng": "công chứng chứng thực",
     "qua mạng": "trực tuyến qua mạng",
     "trên mạng": "trực tuyến trên mạng",
     # weekdays written with a digit: "thứ 7" is "thứ bảy"

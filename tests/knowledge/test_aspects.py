@@ -102,3 +102,17 @@ def test_strongest_cue_wins_over_a_weak_one() -> None:
 )
 def test_yes_no_form_and_overview_cues(question: str, aspect: str) -> None:
     assert aspect_of(question) == aspect
+
+
+@pytest.mark.parametrize(
+    ("question", "aspect"),
+    [
+        ("mở công ty cổ phần cần tối thiểu mấy người", "conditions"),
+        ("tam ngung kd phai bao truoc bao nhieu ngay", "conditions"),
+        ("ky quy lu hanh noi dia bao nhieu tien", "conditions"),
+        ("tạm ngừng kinh doanh mất bao nhiêu ngày", "processing_time"),
+    ],
+)
+def test_named_requirements_are_conditions(question: str, aspect: str) -> None:
+    # a minimum, a notice period or a deposit is a requirement, even when asked "how much / how long"
+    assert aspect_of(question) == aspect

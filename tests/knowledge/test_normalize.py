@@ -105,3 +105,9 @@ def test_weekday_digits_and_online_colloquialisms() -> None:
     assert normalize("chiều thứ 7 có làm không").accented[1:3] == ("thứ", "bảy")
     assert normalize("chieu thu 7 co lam ko").folded[1:3] == ("thu", "bay")
     assert normalize("nộp qua mạng được không").accented[:3] == ("nộp", "trực", "tuyến")
+
+
+def test_cong_chung_is_read_as_chung_thuc_too() -> None:
+    # citizens say "công chứng" for the commune's "chứng thực"
+    assert "chứng" in normalize("công chứng bản sao").accented[2:]
+    assert normalize("cong chung cccd").folded[:4] == ("cong", "chung", "chung", "thuc")
