@@ -238,9 +238,10 @@ _FORM_CODE = re.compile(r"\b[a-z]{1,4}\d{1,3}[a-z]?\b")
 # abbreviate any procedure's name, so every entry gets them without a list to maintain. Runs of 2 to 4
 # syllables; a key that is a word of a name, a listed abbreviation or a Vietnamese syllable is dropped.
 INITIALISM_MAX = 4
-# A two-letter initialism ("cp", "ld") is ambiguous: it is only read as a phrase that continues its neighbour
-# as in a name ("cty cp" → "công ty cổ phần", "giấy phép ld" → "giấy phép lao động").
-INITIALISM_FREE_MIN = 3
+# A short initialism ("cp", "ld", "hdv") is ambiguous: it is only read as a phrase that continues the word
+# before it as in a name ("cty cp" → "công ty cổ phần", "giấy phép ld" → "giấy phép lao động", "thẻ hdv");
+# from four letters on ("dkkh", "tthn") it is read on its own.
+INITIALISM_FREE_MIN = 4
 
 
 def _add_initialisms(found: dict[str, list[tuple[tuple[str, ...], int]]], name: Normalized) -> None:
@@ -348,7 +349,10 @@ class Matcher:
         self._initialisms = {
             key: phrases
             for key, phrases in initialisms.items()
-            if key not in name_words and key not in ABBREVIATION_KEYS and not _SYLLABLE.match(key)
+            if key not in name_words
+            and key not in ABBREVIATION_KEYS
+            and not _SYLLABLE.match(key)
+            and len(set(key)) > 1  # "hhh", "kkkk" are laughter
         }
         self._names: list[list[_Name]] = [
             [
@@ -424,11 +428,8 @@ class Matcher:
             chosen = None
             ordered = self._phrases(plain) if phrases else []
             for phrase in ordered:
-                first, last = fold(phrase[0]), fold(phrase[-1])
-                if (position > 0 and f"{folded[position - 1]}_{first}" in self._idf) or (
-                    position + 1 < len(folded) and f"{last}_{folded[position + 1]}" in self._idf
-                ):
-                    chosen = phrase  # the phrase continues its neighbour as in a name
+                if position > 0 and f"{folded[position - 1]}_{fold(phrase[0])}" in self._idf:
+                    chosen = phrase  # the phrase continues the word before it as in a name
                     break
             if chosen is None and ordered and len(plain) >= INITIALISM_FREE_MIN:
                 chosen = ordered[0]

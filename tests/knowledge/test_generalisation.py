@@ -59,10 +59,12 @@ def test_initialisms_need_no_list_for_a_new_procedure(kb: KnowledgeBase) -> None
     assert _answered(matcher, "xin gphd bao tang") == "moi"
 
 
-def test_two_letter_and_syllable_like_tokens_are_not_initialisms(companies: Matcher) -> None:
-    # "cp" with nothing to continue, and "nat" (a Vietnamese syllable), stay what they are
+def test_short_laughing_and_syllable_like_tokens_are_not_initialisms(companies: Matcher) -> None:
+    # "cp" and "hdv" with no word before them to continue, "hhhh" (laughter) and "nat" (a Vietnamese
+    # syllable) stay what they are
     assert companies.ask("cp").outcome == "fallback"
-    assert companies._expand_initialisms(companies._prepare("rach nat").normalized).folded == ("rach", "nat")
+    for text in ("rach nat", "hdv", "hhhh", "kkkk"):
+        assert companies._prepare(text).normalized.folded == tuple(text.split())
 
 
 def test_particle_spelling_of_a_name_word_counts(kb: KnowledgeBase) -> None:
