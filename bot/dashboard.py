@@ -356,7 +356,8 @@ async def index(request: web.Request) -> web.StreamResponse:
                 "overdue_xlsx": _link("/dashboard/export/overdue.xlsx", {"department": rq.department_id}),
             },
             "as_of": summary.as_of.astimezone(tz) if summary.as_of else None,
-            "period_ended": summary.as_of is not None and summary.as_of < app[CLOCK](),
+            # In progress is counted at the period's end, or now when it has not ended (as_of is the earlier).
+            "period_ended": summary.as_of is not None and summary.as_of >= rq.period.bounds(tz)[1],
         }
     )
     return _render(request, "dashboard/index.html", context)

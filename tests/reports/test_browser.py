@@ -134,6 +134,7 @@ async def test_sign_in_change_the_period_and_screenshot(server: tuple[str, str])
             await page.click("nav.presets a:has-text('12 tháng')")
             await page.wait_for_load_state()
             assert int((await page.inner_text("#stat-received")).replace(".", "")) >= 200
+            assert "tính đến hết ngày" not in await page.inner_text("main")  # this period runs until today
             assert await page.locator("svg.chart rect").count() >= 36
             await page.screenshot(path=str(SCREENSHOTS / "dashboard.png"), full_page=True)
 
