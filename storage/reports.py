@@ -500,33 +500,6 @@ async def _procedure_figures(session: AsyncSession, received: dict[str, int], li
     return [ProcedureFigures(id=pid, title=titles.get(pid, pid), received=n) for pid, n in ranked]
 
 
-async def top_procedures(
-    session: AsyncSession, period: Period, *, tz: ZoneInfo, department_id: str | None = None, limit: int = 10
-) -> list[ProcedureFigures]:
-    """The procedures with the most dossiers received in the period."""
-    if limit <= 0:
-        return []
-    start, end = period.bounds(tz)
-    count = func.count().label("received")
-    query = (
-        select(Dossier.procedure_id, count)
-        .where(Dossier.received_at >= start, Dossier.received_at < end)
-        .group_by(Dossier.procedure_id)
-        .order_by(count.desc(), Dossier.procedure_id)
-        .limit(limit)
-    )
-    if department_id is not None:
-        query = query.where(Dossier.department_id == department_id)
-    rows = (await session.execute(query)).all()
-    titles = {}
-    if rows:
-        result = await session.execute(
-            select(Procedure.id, Procedure.title).where(Procedure.id.in_([r[0] for r in rows]))
-        )
-        titles = {pid: title for pid, title in result.all()}
-    return [ProcedureFigures(id=pid, title=titles.get(pid, pid), received=int(n)) for pid, n in rows]
-
-
 # --- the monthly trend -----------------------------------------------------------------------------
 
 
@@ -662,6 +635,5 @@ __all__ = [
     "monthly_trend",
     "overdue_dossiers",
     "percent",
-    "top_procedures",
     "trend_months",
 ]
