@@ -607,30 +607,34 @@ async def zalo_ctx(app: web.Application) -> AsyncIterator[None]:
     else:
         log.warning("zalo: ZALO_APP_ID/secret not set: the Zalo webhook is off, sending only")
     refresher: asyncio.Task[None] | None = None
+    stop = asyncio.Event()
     if client is not None:
         register_sender(app, channel)
         if settings.workers_enabled:
-            refresher = asyncio.create_task(keep_token_fresh(client.tokens), name="zalo-token-refresher")
+            refresher = asyncio.create_task(keep_token_fresh(client.tokens, stop), name="zalo-token-refresher")
     try:
         yield
     finally:
         if refresher is not None:
-            refresher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await refresher
+            stop.set()  # let a refresh in progress finish: cancelling it could lose a rotated token
+            try:
+                await asyncio.wait_for(asyncio.shield(refresher), 20)
+            except TimeoutError:
+                refresher.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await refresher
         await http.close()
 
 
-async def keep_token_fresh(tokens: ZaloTokens, interval: float = 1800.0) -> None:
+async def keep_token_fresh(tokens: ZaloTokens, stop: asyncio.Event, interval: float = 1800.0) -> None:
     """Refresh ahead of expiry even when nothing is sent: an unused refresh token dies after 3 months."""
-    while True:
+    while not stop.is_set():
         try:
             await tokens.access_token()
-        except asyncio.CancelledError:
-            raise
         except Exception as exc:
             log.warning("zalo: keeping the access token fresh failed: %s", type(exc).__name__)
-        await asyncio.sleep(interval)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), interval)
 
 
 __all__ = [
