@@ -205,7 +205,8 @@ async def measure(engine: AsyncEngine, repeat: int) -> None:
         touched = await _count(
             engine,
             "SELECT count(*) FROM dossiers WHERE received_at < :end AND (received_at >= :start "
-            "OR resolved_at IS NULL OR resolved_at >= :start OR returned_at >= :start)",
+            "OR resolved_at IS NULL OR resolved_at >= :start "
+            "OR (returned_at >= :start AND returned_at < :end AND return_method = 'postal'))",
             start=start,
             end=end,
         )

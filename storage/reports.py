@@ -365,6 +365,7 @@ async def compute_summary(
     received_in = and_(Dossier.received_at >= start, Dossier.received_at < end)
     resolved_day = dialect.local_date(Dossier.resolved_at)
     due_day = dialect.local_date(Dossier.original_due_at)
+    returned_by_post = and_(Dossier.returned_at >= start, Dossier.returned_at < end, Dossier.return_method == "postal")
     withdrawals = _withdrawals_since(min(start, as_of))
     open_end = _open_at(as_of, withdrawals.c.at)
     columns = [
@@ -380,18 +381,12 @@ async def compute_summary(
         _count_if(and_(resolved_in, resolved_day > due_day), "late"),
         _count_if(open_end, "in_progress"),
         _count_if(and_(open_end, Dossier.original_due_at < overdue_cutoff), "overdue"),
-        _count_if(
-            and_(Dossier.returned_at >= start, Dossier.returned_at < end, Dossier.return_method == "postal"),
-            "returned_by_post",
-        ),
+        _count_if(returned_by_post, "returned_by_post"),
     ]
     # Only rows that can count, each arm of the OR served by an index: received in the period; received
-    # before and resolved since its start (or never); returned in the period. Old closed dossiers stay out.
-    arms = [
-        received_in,
-        and_(Dossier.resolved_at.is_(None), Dossier.received_at < start),
-        and_(Dossier.returned_at >= start, Dossier.returned_at < end),
-    ]
+    # before and resolved since its start (or never); returned by post in the period (a dossier resolved
+    # before the period counts for nothing else). Old closed dossiers stay out.
+    arms = [received_in, and_(Dossier.resolved_at.is_(None), Dossier.received_at < start), returned_by_post]
     floor = await _carried_over_floor(session, start)
     if floor is not None:
         arms.append(and_(Dossier.resolved_at >= start, Dossier.received_at >= floor, Dossier.received_at < start))
