@@ -17,7 +17,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from bot import keys
 from storage.apikeys import Principal, authenticate
-from storage.errors import DomainError, Forbidden, PayloadTooLarge
+from storage.errors import DomainError, Forbidden, InvalidInput, PayloadTooLarge
 
 log = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -205,3 +205,17 @@ def require_role(request: web.Request, *roles: str) -> Principal:
 def require_department(principal: Principal, department_id: str) -> None:
     if not principal.sees_department(department_id):
         raise Forbidden("This key belongs to another department", code="wrong_department")
+
+
+def int_param(request: web.Request, name: str, default: int, low: int, high: int) -> int:
+    """An integer query parameter within [low, high], or a 422 naming it."""
+    raw = request.query.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise InvalidInput(f"{name} must be an integer", code="invalid_parameter") from None
+    if not low <= value <= high:
+        raise InvalidInput(f"{name} must be between {low} and {high}", code="invalid_parameter")
+    return value

@@ -16,7 +16,7 @@ from bot import keys
 from bot.api.dossiers import DOSSIER_VIEW_EXTENSIONS
 from bot.app import CLOCK
 from bot.channels.base import register_sender
-from bot.http import json_response, parse_time, principal_of, require_department
+from bot.http import int_param, json_response, parse_time, principal_of, require_department
 from bot.receipt import ReceiptData, SubscribeLink, render_receipt, subscribe_links
 from bot.zns import ZnsSender
 from handlers.notifications import create_notification_hook
@@ -120,19 +120,6 @@ async def receipt_pdf(request: web.Request) -> web.Response:
     )
 
 
-def _int_param(request: web.Request, name: str, default: int, low: int, high: int) -> int:
-    raw = request.query.get(name)
-    if raw is None:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise InvalidInput(f"{name} must be an integer", code="invalid_parameter") from None
-    if not low <= value <= high:
-        raise InvalidInput(f"{name} must be between {low} and {high}", code="invalid_parameter")
-    return value
-
-
 async def ratings_route(request: web.Request) -> web.Response:
     """`GET /api/v1/ratings`: ratings with their comments; an officer sees their own department only."""
     principal = principal_of(request)
@@ -154,8 +141,8 @@ async def ratings_route(request: web.Request) -> web.Response:
         until=parse_time(query["until"], tz, "until") if query.get("until") else None,
         with_comment=query.get("with_comment") in ("1", "true", "yes"),
     )
-    limit = _int_param(request, "limit", 50, 1, MAX_PAGE)
-    offset = _int_param(request, "offset", 0, 0, 10**9)
+    limit = int_param(request, "limit", 50, 1, MAX_PAGE)
+    offset = int_param(request, "offset", 0, 0, 10**9)
     async with request.app[keys.SESSIONMAKER]() as session:
         rows, total = await list_ratings(session, flt, limit=limit, offset=offset)
     items = [

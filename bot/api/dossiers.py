@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import keys
 from bot.http import (
+    int_param,
     json_response,
     parse_time,
     principal_of,
@@ -204,19 +205,6 @@ async def change_dossier(request: web.Request) -> web.Response:
     return json_response(view)
 
 
-def _int_param(request: web.Request, name: str, default: int, low: int, high: int) -> int:
-    raw = request.query.get(name)
-    if raw is None:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise InvalidInput(f"{name} must be an integer", code="invalid_parameter") from None
-    if not low <= value <= high:
-        raise InvalidInput(f"{name} must be between {low} and {high}", code="invalid_parameter")
-    return value
-
-
 def dossier_filter_from_query(request: web.Request, principal: Principal) -> DossierFilter:
     """Filters shared by the list and its exports."""
     tz = ZoneInfo(request.app[keys.SETTINGS].timezone)
@@ -250,8 +238,8 @@ async def list_dossiers(request: web.Request) -> web.Response:
     principal = principal_of(request)
     tz = ZoneInfo(request.app[keys.SETTINGS].timezone)
     flt = dossier_filter_from_query(request, principal)
-    limit = _int_param(request, "limit", 50, 1, MAX_PAGE)
-    offset = _int_param(request, "offset", 0, 0, 10**9)
+    limit = int_param(request, "limit", 50, 1, MAX_PAGE)
+    offset = int_param(request, "offset", 0, 0, 10**9)
     async with request.app[keys.SESSIONMAKER].begin() as session:
         rows, total = await request.app[keys.DOSSIERS].list(session, flt, limit=limit, offset=offset)
         items = await render_dossiers(session, rows, tz)
