@@ -14,14 +14,13 @@ import json
 import logging
 import os
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import aiohttp
 from aiohttp import web
 from telegram import (
     Bot,
-    CallbackQuery,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     InputFile,
@@ -65,6 +64,23 @@ CALLBACK_KEY_PREFIX = "h:"
 CALLBACK_TTL_SECONDS = 90 * 24 * 3600
 GROUP_TYPES = frozenset({"group", "supergroup"})
 BLOCKED_MEMBER_STATUSES = frozenset({"kicked", "left"})
+# Message fields that carry a file or something else than text (answered politely, not read).
+MEDIA_KEYS = (
+    "photo",
+    "document",
+    "audio",
+    "voice",
+    "video",
+    "video_note",
+    "animation",
+    "sticker",
+    "story",
+    "paid_media",
+    "dice",
+    "poll",
+    "game",
+    "invoice",
+)
 
 
 class AiohttpRequest(BaseRequest):
@@ -202,83 +218,96 @@ class TelegramChannel:
         return f"user:{user.id}" if user is not None else None
 
     async def to_message(self, payload: dict[str, Any]) -> IncomingMessage | None:
-        """The message a stored update carries (None for updates that need no handling)."""
-        update = self.parse(payload)
-        if update.callback_query is not None:
-            return await self._callback(update.callback_query)
-        if update.message is not None:
-            return self._message(update.message)
-        member = update.my_chat_member
-        # PTB builds an object from a partial dict: a member update without its chat, user or status is noise.
-        if (
-            member is not None
-            and getattr(member.chat, "type", None) == "private"
-            and member.new_chat_member is not None
-            and member.from_user is not None
-        ):
-            status = member.new_chat_member.status
-            kind: MessageKind = "unfollow" if status in BLOCKED_MEMBER_STATUSES else "follow"
-            return IncomingMessage(
-                channel="telegram",
-                chat_id=str(member.chat.id),
-                user_id=str(member.from_user.id),
-                kind=kind,
-                language=member.from_user.language_code,
-                received_at=member.date,
-            )
+        """The message a stored update carries (None for updates that need no handling).
+
+        The webhook validated the update with `Update.de_json`; here the stored JSON is read directly
+        (building PTB objects a second time would double the parsing cost of every update).
+        """
+        query = payload.get("callback_query")
+        if isinstance(query, dict):
+            return await self._callback(query)
+        message = payload.get("message")
+        if isinstance(message, dict):
+            return self._message(message)
+        member = payload.get("my_chat_member")
+        if isinstance(member, dict):
+            return self._member(member)
         return None  # edited messages, channel posts and the like: acknowledged, not answered
 
-    def _message(self, message: Message) -> IncomingMessage | None:
-        user = message.from_user
-        if user is None or user.is_bot:
+    @staticmethod
+    def _member(member: dict[str, Any]) -> IncomingMessage | None:
+        """The bot blocked (kicked) or restarted in a private chat."""
+        chat, user, new = _obj(member.get("chat")), _obj(member.get("from")), _obj(member.get("new_chat_member"))
+        chat_id, user_id, status = _id(chat.get("id")), _id(user.get("id")), new.get("status")
+        if chat.get("type") != "private" or chat_id is None or user_id is None or not isinstance(status, str):
             return None
+        kind: MessageKind = "unfollow" if status in BLOCKED_MEMBER_STATUSES else "follow"
+        return IncomingMessage(
+            channel="telegram",
+            chat_id=chat_id,
+            user_id=user_id,
+            kind=kind,
+            language=_text(user.get("language_code")),
+            received_at=_date(member.get("date")),
+        )
+
+    @staticmethod
+    def _message(message: dict[str, Any]) -> IncomingMessage | None:
+        user, chat = _obj(message.get("from")), _obj(message.get("chat"))
+        chat_id, user_id = _id(chat.get("id")), _id(user.get("id"))
+        if chat_id is None or user_id is None or user.get("is_bot") is True:
+            return None
+        reply_to = _obj(message.get("reply_to_message"))
+        names = [n for n in (_text(user.get("first_name")), _text(user.get("last_name"))) if n]
         base: dict[str, Any] = {
             "channel": "telegram",
-            "chat_id": str(message.chat.id),
-            "user_id": str(user.id),
-            "language": user.language_code,
-            "message_id": str(message.message_id),
-            "reply_to_message_id": (
-                str(message.reply_to_message.message_id) if message.reply_to_message is not None else None
-            ),
-            "chat_type": "group" if message.chat.type in GROUP_TYPES else "private",
-            "display_name": user.full_name,
-            "received_at": message.date,
+            "chat_id": chat_id,
+            "user_id": user_id,
+            "language": _text(user.get("language_code")),
+            "message_id": _id(message.get("message_id")),
+            "reply_to_message_id": _id(reply_to.get("message_id")),
+            "chat_type": "group" if chat.get("type") in GROUP_TYPES else "private",
+            "display_name": " ".join(names) or None,
+            "received_at": _date(message.get("date")),
         }
-        if message.text is not None:
-            text = message.text
+        text = _text(message.get("text"))
+        if text is not None:
             command, _, rest = text.partition(" ")
             if command.split("@", 1)[0] == "/start":
                 return IncomingMessage(kind="start", text=text, start_param=rest.strip() or None, **base)
             return IncomingMessage(kind="text", text=text, **base)
-        if message.contact is not None:
+        contact = message.get("contact")
+        if isinstance(contact, dict):
             # Only the sender's own number counts (a forwarded card of someone else does not).
-            own = message.contact.user_id is not None and message.contact.user_id == user.id
-            return IncomingMessage(kind="contact", phone=message.contact.phone_number if own else None, **base)
-        if message.location is not None or message.venue is not None:
+            own = _id(contact.get("user_id")) == user_id
+            phone = _text(contact.get("phone_number")) if own else None
+            return IncomingMessage(kind="contact", phone=phone, **base)
+        if isinstance(message.get("location"), dict) or isinstance(message.get("venue"), dict):
             return IncomingMessage(kind="location", **base)
-        if message.effective_attachment is not None:
-            return IncomingMessage(kind="media", text=message.caption or "", **base)
+        if any(message.get(key) for key in MEDIA_KEYS):
+            return IncomingMessage(kind="media", text=_text(message.get("caption")) or "", **base)
         return None  # service messages (member joined, pinned...)
 
-    async def _callback(self, query: CallbackQuery) -> IncomingMessage | None:
-        message = query.message
-        if message is None:
+    async def _callback(self, query: dict[str, Any]) -> IncomingMessage | None:
+        message, user = _obj(query.get("message")), _obj(query.get("from"))
+        chat = _obj(message.get("chat"))
+        chat_id, user_id = _id(chat.get("id")), _id(user.get("id"))
+        if chat_id is None or user_id is None:
             return None  # a button on an inline-mode message: no chat to answer in
-        data = query.data or ""
-        payload: str | None = data
+        data = _text(query.get("data")) or ""
+        payload: Any = data
         if data.startswith(CALLBACK_KEY_PREFIX):
             payload = await self.state.get(self.state.keys.build("tg", "cb", data[len(CALLBACK_KEY_PREFIX) :]))
         return IncomingMessage(
             channel="telegram",
-            chat_id=str(message.chat.id),
-            user_id=str(query.from_user.id),
+            chat_id=chat_id,
+            user_id=user_id,
             kind="button",
             payload=payload if isinstance(payload, str) else None,
             text=_button_label(message, data),
-            language=query.from_user.language_code,
-            message_id=str(message.message_id),
-            chat_type="group" if message.chat.type in GROUP_TYPES else "private",
+            language=_text(user.get("language_code")),
+            message_id=_id(message.get("message_id")),
+            chat_type="group" if chat.get("type") in GROUP_TYPES else "private",
         )
 
     async def after_handled(self, payload: dict[str, Any]) -> None:
@@ -348,15 +377,33 @@ class TelegramChannel:
         return CALLBACK_KEY_PREFIX + digest
 
 
-def _button_label(message: Message | Any, data: str) -> str:
+def _button_label(message: dict[str, Any], data: str) -> str:
     """The label of the pressed button, read back from the message's keyboard."""
-    markup = getattr(message, "reply_markup", None)
-    if isinstance(markup, InlineKeyboardMarkup):
-        for row in markup.inline_keyboard:
-            for button in row:
-                if button.callback_data == data:
-                    return button.text
+    for row in _obj(message.get("reply_markup")).get("inline_keyboard") or []:
+        for button in row if isinstance(row, list) else []:
+            if isinstance(button, dict) and button.get("callback_data") == data:
+                return _text(button.get("text")) or ""
     return ""
+
+
+def _obj(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _id(value: Any) -> str | None:
+    """A Telegram id (an integer) as text; anything else is no id."""
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _date(value: Any) -> datetime | None:
+    try:
+        return datetime.fromtimestamp(value, tz=UTC) if isinstance(value, int) else None
+    except (OverflowError, OSError, ValueError):
+        return None
 
 
 # --- the webhook ----------------------------------------------------------------------------------
