@@ -10,12 +10,15 @@ import random
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
+from aiohttp import web
 from sqlalchemy import select
 
+from bot import keys
 from storage.calendar import WorkingCalendar
 from storage.db import SessionMaker
 from storage.dossiers import DossierService, NewDossier
-from storage.models import Dossier, DossierStatus, Procedure, utcnow
+from storage.models import Dossier, DossierStatus, Procedure, Rating, utcnow
+from storage.ratings import level_for
 
 SURNAMES = ["Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Huỳnh", "Phan", "Vũ", "Võ", "Đặng", "Bùi", "Đỗ", "Hồ", "Ngô"]
 MIDDLE = ["Văn", "Thị", "Hữu", "Đức", "Minh", "Ngọc", "Thanh", "Quốc", "Thu", "Hoài", "Gia", "Bảo"]
@@ -167,3 +170,36 @@ def _working_days_back(calendar: WorkingCalendar, day: date, count: int) -> date
         while not calendar.is_working_day(current):
             current -= timedelta(days=1)
     return current
+
+
+async def add_demo_ratings(app: web.Application) -> None:
+    """Ratings on most returned demo dossiers, so the satisfaction figures are not empty."""
+    rng = random.Random(7)
+    async with app[keys.SESSIONMAKER].begin() as session:
+        rows = (
+            await session.execute(
+                select(Dossier.id, Dossier.department_id, Dossier.returned_at)
+                .outerjoin(Rating, Rating.dossier_id == Dossier.id)
+                .where(Dossier.import_key.startswith("demo:"), Dossier.status == "returned", Rating.id.is_(None))
+                .order_by(Dossier.id)
+            )
+        ).all()
+        for dossier_id, department_id, returned_at in rows:
+            if rng.random() < 0.3:  # not every citizen answers
+                continue
+            score = rng.choices([3, 2, 1], weights=[70, 26, 4])[0]
+            level = level_for(score, 3) or "satisfied"
+            at = (returned_at or utcnow()) + timedelta(hours=rng.randint(1, 30))
+            at = min(at, utcnow())
+            session.add(
+                Rating(
+                    dossier_id=dossier_id,
+                    department_id=department_id,
+                    channel=rng.choice(["zalo", "telegram"]),
+                    level=level,
+                    score=score,
+                    comment="Cán bộ hướng dẫn chưa rõ, phải đi lại nhiều lần." if score == 1 else None,
+                    created_at=at,
+                    updated_at=at,
+                )
+            )

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 from bot import keys
 from bot.cli.recipients import add_demo_recipients
-from bot.demo import load_demo
+from bot.demo import add_demo_ratings, load_demo
 from bot.runtime import open_app
 from bot.settings import Settings
 from storage.apikeys import create_api_key, list_api_keys, revoke_api_key
@@ -58,7 +58,7 @@ def run_demo(args: argparse.Namespace, settings: Settings) -> int:
 
 
 # Other features add demo data (officer recipients, ratings) with `async def f(app)`.
-DEMO_EXTRAS: list = [add_demo_recipients]
+DEMO_EXTRAS: list = [add_demo_recipients, add_demo_ratings]
 
 
 def _progress_bar(total: int) -> Callable[[int], None]:
