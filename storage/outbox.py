@@ -104,10 +104,13 @@ async def claim_due(
     ids = list((await session.execute(query)).scalars())
     if not ids:
         return []
-    # The conditional UPDATE is the claim on SQLite (serialised writers) and confirms it on PostgreSQL.
+    # The conditional UPDATE is the claim on SQLite (serialised writers) and confirms it on PostgreSQL. It
+    # checks everything again: between the SELECT and this UPDATE another worker may have claimed, sent
+    # and released a row (SQLite holds no row lock over that gap).
     await session.execute(
         update(OutboxMessage)
         .where(OutboxMessage.id.in_(ids))
+        .where(OutboxMessage.status.in_((PENDING, SENDING)), OutboxMessage.next_attempt_at <= now)
         .where((OutboxMessage.locked_until.is_(None)) | (OutboxMessage.locked_until < now))
         .values(status=SENDING, locked_until=now + lease)
         .execution_options(synchronize_session=False)
