@@ -221,3 +221,26 @@ async def raw_engine(database_url: str) -> AsyncIterator[Any]:
 
 
 __all__ = ["TEST_DATABASE_URL", "TEST_REDIS_URL", "text"]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests that use both a database and a state store run on SQLite + memory and PostgreSQL + Redis.
+
+    The two mixed pairs add time, not coverage (each backend's own contract tests run separately);
+    MOTCUA_ALL_COMBINATIONS=1 runs them too.
+    """
+    if os.environ.get("MOTCUA_ALL_COMBINATIONS") == "1":
+        return
+    kept: list[pytest.Item] = []
+    dropped: list[pytest.Item] = []
+    for item in items:
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        if "db_backend" in params and "redis_url" in params:
+            pair = (params["db_backend"], params["redis_url"])
+            if pair not in {("sqlite", "memory"), ("postgres", "redis")}:
+                dropped.append(item)
+                continue
+        kept.append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
