@@ -106,7 +106,8 @@ async def claim_updates(
         .where(InboxUpdate.status == PENDING, InboxUpdate.available_at <= now)
         .where((InboxUpdate.locked_until.is_(None)) | (InboxUpdate.locked_until < now))
         .where(~blocked_by_earlier)
-        .order_by(InboxUpdate.id)
+        # (available_at, id) is the order of ix_inbox_status_available (SQLite appends the rowid): no sort.
+        .order_by(InboxUpdate.available_at, InboxUpdate.id)
         .limit(limit)
     )
     if channels is not None:

@@ -361,3 +361,11 @@ class SchedulerJob(Base):
     last_finished_at: Mapped[datetime | None]
     last_status: Mapped[str | None] = mapped_column(String(16))
     last_error: Mapped[str | None] = mapped_column(Text)
+
+
+# Indexes of the channel workers' claims (migration 0002_channels): the oldest open update of a chat (one
+# chat is handled in order) and a recipient's open outbox messages, each found with one index probe.
+Index("ix_inbox_chat_open", InboxUpdate.channel, InboxUpdate.chat_key, InboxUpdate.status, InboxUpdate.id)
+Index(
+    "ix_outbox_recipient_open", OutboxMessage.channel, OutboxMessage.recipient, OutboxMessage.status, OutboxMessage.id
+)
