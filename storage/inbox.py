@@ -106,8 +106,9 @@ async def claim_updates(
         .where(InboxUpdate.status == PENDING, InboxUpdate.available_at <= now)
         .where((InboxUpdate.locked_until.is_(None)) | (InboxUpdate.locked_until < now))
         .where(~blocked_by_earlier)
-        # (available_at, id) is the order of ix_inbox_status_available (SQLite appends the rowid): no sort.
-        .order_by(InboxUpdate.available_at, InboxUpdate.id)
+        # The order of ix_inbox_status_available: the scan stops at `limit` instead of sorting every open
+        # row. Ties (a webhook batch shares its time) go in any order; the check above keeps each chat's.
+        .order_by(InboxUpdate.available_at)
         .limit(limit)
     )
     if channels is not None:

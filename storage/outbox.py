@@ -79,29 +79,39 @@ async def claim_due(
     chat that is backing off (429, rate limit) holds up nobody else.
     """
     now = now or utcnow()
-    query = (
-        select(OutboxMessage.id)
-        .where(OutboxMessage.status.in_((PENDING, SENDING)), OutboxMessage.next_attempt_at <= now)
-        .where((OutboxMessage.locked_until.is_(None)) | (OutboxMessage.locked_until < now))
-        .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
-        .limit(limit)
-    )
-    if in_order:
-        earlier = aliased(OutboxMessage)
-        query = query.where(
-            ~exists().where(
-                earlier.channel == OutboxMessage.channel,
-                earlier.recipient == OutboxMessage.recipient,
-                earlier.status.in_((PENDING, SENDING)),
-                earlier.id < OutboxMessage.id,
-            )
-        )
-    if channels:
-        query = query.where(OutboxMessage.channel.in_(list(channels)))
     bind = session.bind
-    if bind is not None and bind.dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True, of=OutboxMessage)
-    ids = list((await session.execute(query)).scalars())
+    postgres = bind is not None and bind.dialect.name == "postgresql"
+
+    def due(status: str, count: int) -> Any:
+        # One status at a time, in next_attempt_at order: the scan follows ix_outbox_status_next and stops
+        # at `count` instead of sorting every due row.
+        query = (
+            select(OutboxMessage.id)
+            .where(OutboxMessage.status == status, OutboxMessage.next_attempt_at <= now)
+            .where((OutboxMessage.locked_until.is_(None)) | (OutboxMessage.locked_until < now))
+            .order_by(OutboxMessage.next_attempt_at)
+            .limit(count)
+        )
+        if in_order:
+            earlier = aliased(OutboxMessage)
+            query = query.where(
+                ~exists().where(
+                    earlier.channel == OutboxMessage.channel,
+                    earlier.recipient == OutboxMessage.recipient,
+                    earlier.status.in_((PENDING, SENDING)),
+                    earlier.id < OutboxMessage.id,
+                )
+            )
+        if channels:
+            query = query.where(OutboxMessage.channel.in_(list(channels)))
+        if postgres:
+            query = query.with_for_update(skip_locked=True, of=OutboxMessage)
+        return query
+
+    # Messages whose sender died mid-send (`sending`, lease run out) first: they are the oldest.
+    ids = list((await session.execute(due(SENDING, limit))).scalars())
+    if len(ids) < limit:
+        ids += list((await session.execute(due(PENDING, limit - len(ids)))).scalars())
     if not ids:
         return []
     # The conditional UPDATE is the claim on SQLite (serialised writers) and confirms it on PostgreSQL. It
