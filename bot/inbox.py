@@ -26,6 +26,7 @@ from typing import Any, Protocol
 
 from aiohttp import web
 from sqlalchemy import update as sql_update
+from sqlalchemy.exc import DataError, DBAPIError
 
 from bot.metrics import Metrics
 from bot.outbox import backoff_delay
@@ -286,7 +287,14 @@ class InboxWorkers:
         except asyncio.CancelledError:
             await self._release([row for row in claimed if row.id not in {o.row.id for o in outcomes}])
             raise
-        enqueued = await self._commit(outcomes)
+        try:
+            enqueued = await self._commit(outcomes)
+        except DBAPIError as exc:
+            if not _refused_data(exc):
+                raise
+            # One update carries something the database refuses (an over-long id, a NUL character): commit the
+            # others one by one and give that one up, or it would fail its whole batch again at every lease.
+            enqueued = await self._commit_one_by_one(outcomes)
         if enqueued and self.on_enqueued is not None:
             self.on_enqueued()
         for outcome in outcomes:
@@ -343,6 +351,21 @@ class InboxWorkers:
                     self.metrics.handled_messages.labels(channel=msg.channel).inc()
             return await enqueue(session, outgoing)
 
+    async def _commit_one_by_one(self, outcomes: Sequence[_Outcome]) -> int:
+        enqueued = 0
+        for outcome in outcomes:
+            try:
+                enqueued += await self._commit([outcome])
+            except DBAPIError as exc:
+                if not _refused_data(exc):
+                    raise
+                log.error("inbox: update %s is refused by the database (%s); given up", outcome.row.id, exc.code)
+                async with self.gate, self.sessionmaker.begin() as session:
+                    await finish_update(
+                        session, outcome.row, status=FAILED, error=f"refused by the database: {exc.code}"
+                    )
+        return enqueued
+
     async def _failed(self, session: Any, outcome: _Outcome) -> bool:
         """Retry a row whose handling raised, or give up on it; True when it was given up (apologise)."""
         row = outcome.row
@@ -393,6 +416,12 @@ class InboxWorkers:
             await adapter.after_handled(payload)
         except Exception as exc:
             log.debug("inbox: %s courtesy call failed: %s", adapter.channel, type(exc).__name__)
+
+
+def _refused_data(exc: DBAPIError) -> bool:
+    """The database refused a value (SQLSTATE class 22: too long, NUL character, out of range)."""
+    sqlstate = getattr(exc.orig, "sqlstate", None)
+    return isinstance(exc, DataError) or (isinstance(sqlstate, str) and sqlstate.startswith("22"))
 
 
 # Typed keys of what the channels set-up stores on the application.

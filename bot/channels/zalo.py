@@ -536,6 +536,8 @@ def update_key(payload: dict[str, Any]) -> str:
 
 # --- the webhook ----------------------------------------------------------------------------------
 
+MAX_USER_ID_CHARS = 64  # Zalo ids are ~19 digits; a chat id is stored in 64 characters
+
 ZALO: web.AppKey[ZaloChannel] = web.AppKey("zalo_channel")
 
 
@@ -572,7 +574,11 @@ async def zalo_webhook(request: web.Request) -> web.Response:
     if event not in HANDLED_EVENTS:
         metrics.webhook_updates.labels(channel="zalo", outcome="ignored").inc()
         return json_response({"ok": True, "ignored": "event"})
-    is_new = await store_update(app, NewUpdate("zalo", update_key(data), _user_of(data), data))
+    user = _user_of(data)
+    if user is not None and len(user) > MAX_USER_ID_CHARS:
+        metrics.webhook_updates.labels(channel="zalo", outcome="invalid").inc()
+        return error_response(400, "invalid_event", "The sender id is not a Zalo user id")
+    is_new = await store_update(app, NewUpdate("zalo", update_key(data), user, data))
     metrics.webhook_updates.labels(channel="zalo", outcome="stored" if is_new else "duplicate").inc()
     return json_response({"ok": True} if is_new else {"ok": True, "duplicate": True})
 
