@@ -129,6 +129,7 @@ class OutboxWorker:
         poll_interval: float = 0.5,
         write_gate: AbstractAsyncContextManager[Any] | None = None,
         rng: random.Random | None = None,
+        max_in_flight: int = 32,
     ) -> None:
         self.sessionmaker = sessionmaker
         self.senders = senders
@@ -143,6 +144,7 @@ class OutboxWorker:
         self.gate = write_gate or contextlib.nullcontext()
         self.rng = rng or random.Random()
         self.send_timeout = min(SEND_TIMEOUT_SECONDS, lease_seconds / 2)
+        self._in_flight = asyncio.Semaphore(max(1, max_in_flight))
         self._wake = asyncio.Event()
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
@@ -196,9 +198,15 @@ class OutboxWorker:
             claimed = [Claimed.of(row) for row in rows]
         if not claimed:
             return 0
-        verdicts = await asyncio.gather(*(self._attempt(row, senders.get(row.channel)) for row in claimed))
+        verdicts = await asyncio.gather(*(self._bounded_attempt(row, senders.get(row.channel)) for row in claimed))
         await self._record(list(zip(claimed, verdicts, strict=True)))
         return len(claimed)
+
+    async def _bounded_attempt(self, row: Claimed, sender: Sender | None) -> Verdict:
+        # A batch's attempts overlap, but not all at once: the state store and the platforms have
+        # connection pools (redis-py refuses a command beyond its pool instead of waiting).
+        async with self._in_flight:
+            return await self._attempt(row, sender)
 
     async def _attempt(self, row: Claimed, sender: Sender | None) -> Verdict:
         now = utcnow()

@@ -335,3 +335,16 @@ async def test_console_messages_are_printed(app: web.Application) -> None:
     assert "Hồ sơ đã có kết quả" in stream.getvalue() and "[1] Đánh giá" in stream.getvalue()
     [row] = await outbox_rows(app)
     assert row.status == "sent" and row.platform_message_id == "console-1"
+
+
+async def test_a_full_batch_goes_out_without_exhausting_the_state_stores_connections(
+    app: web.Application, fake_telegram: FakeTelegram
+) -> None:
+    # redis-py refuses commands beyond its pool of 100 connections: a 150-message batch must not need 150.
+    sender = app[SENDERS]["telegram"]
+    sender.rate_per_second, sender.per_recipient_per_second = None, 1.0
+    await put(app, *[(str(5000 + n), "x") for n in range(150)])
+    assert await worker(app, batch_size=150).run_once() == 150
+    rows = await outbox_rows(app)
+    assert {r.status for r in rows} == {"sent"}
+    assert len(fake_telegram.sent()) == 150
