@@ -196,7 +196,7 @@ class InboxWorkers:
         adapters: dict[str, InboxAdapter],
         metrics: Metrics | None = None,
         workers: int = 4,
-        batch_size: int = 25,
+        batch_size: int = 50,
         lease_seconds: float = 30.0,
         max_attempts: int = 5,
         backoff_seconds: float = 2.0,
