@@ -124,7 +124,8 @@ async def touch_contacts(
         )
     insert = _insert_for(session)
     await session.execute(
-        insert(ChatContact).values(list(rows.values())).on_conflict_do_nothing(index_elements=["channel", "chat_id"])
+        insert(ChatContact.__table__).on_conflict_do_nothing(index_elements=["channel", "chat_id"]),
+        list(rows.values()),
     )
     ids: dict[tuple[str, str], int] = {}
     by_channel: dict[str, list[str]] = {}

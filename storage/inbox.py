@@ -72,13 +72,14 @@ async def store_updates(session: AsyncSession, updates: Sequence[NewUpdate]) -> 
         for u in updates
     ]
     insert = pg_insert if _is_postgres(session) else sqlite_insert
+    table = InboxUpdate.__table__
+    # Many parameter sets for one cached statement (a multi-row VALUES is compiled anew for each size).
     stmt = (
-        insert(InboxUpdate)
-        .values(rows)
+        insert(table)  # type: ignore[arg-type]
         .on_conflict_do_nothing(index_elements=["channel", "update_key"])
-        .returning(InboxUpdate.channel, InboxUpdate.update_key)
+        .returning(table.c.channel, table.c.update_key)
     )
-    result = await session.execute(stmt)
+    result = await session.execute(stmt, rows)
     return {(channel, key) for channel, key in result.all()}
 
 

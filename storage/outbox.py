@@ -58,9 +58,16 @@ async def enqueue(session: AsyncSession, messages: Sequence[OutgoingMessage]) ->
     ]
     dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    stmt = insert(OutboxMessage).values(rows).on_conflict_do_nothing(index_elements=["idempotency_key"])
-    result = await session.execute(stmt)
-    return int(getattr(result, "rowcount", 0) or 0)
+    # One statement with many parameter sets (compiled once and cached, sent in batches) rather than a
+    # multi-row VALUES, which SQLAlchemy compiles anew for every row count.
+    table = OutboxMessage.__table__
+    stmt = (
+        insert(table)  # type: ignore[arg-type]
+        .on_conflict_do_nothing(index_elements=["idempotency_key"])
+        .returning(table.c.id)
+    )
+    result = await session.execute(stmt, rows)
+    return len(result.all())
 
 
 async def claim_due(
