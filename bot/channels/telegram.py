@@ -21,10 +21,8 @@ import aiohttp
 from aiohttp import web
 from telegram import (
     Bot,
-    InlineKeyboardButton,
     InlineKeyboardMarkup,
     InputFile,
-    Message,
     Update,
 )
 from telegram._utils.defaultvalue import DefaultValue
@@ -107,6 +105,19 @@ class AiohttpRequest(BaseRequest):
             await self._session.close()
         self._session = None
 
+    async def post_json(self, url: str, body: dict[str, Any]) -> tuple[int, bytes]:
+        """POST a JSON body (the Bot API accepts JSON as well as form data)."""
+        if self._session is None:
+            raise RuntimeError("AiohttpRequest is not initialized")
+        timeout = aiohttp.ClientTimeout(total=None, sock_connect=self._connect_timeout, sock_read=self._read_timeout)
+        try:
+            async with self._session.post(url, json=body, timeout=timeout) as response:
+                return response.status, await response.read()
+        except TimeoutError as exc:
+            raise TimedOut from exc
+        except aiohttp.ClientError as exc:
+            raise NetworkError(f"aiohttp: {type(exc).__name__}") from exc
+
     async def do_request(
         self,
         url: str,
@@ -173,7 +184,7 @@ def create_telegram_application(settings: Settings) -> Application[Any, Any, Any
         .base_file_url(settings.telegram_api_base_url.replace("/bot", "/file/bot"))
         .updater(None)
         .job_queue(None)
-        .request(AiohttpRequest(pool_size=64))
+        .request(AiohttpRequest(pool_size=64))  # TelegramChannel.transport
         .get_updates_request(AiohttpRequest(pool_size=1))
         .build()
     )
@@ -191,6 +202,9 @@ class TelegramChannel:
     def __init__(self, application: Application[Any, Any, Any, Any, Any, Any], settings: Settings, state: StateStore):
         self.application = application
         self.bot: Bot = application.bot
+        transport = application.bot.request
+        assert isinstance(transport, AiohttpRequest)
+        self.transport = transport
         self.state = state
         self.rate_per_second: float | None = settings.telegram_rate_per_second or None
         self.per_recipient_per_second: float | None = settings.telegram_rate_per_chat_per_second or None
@@ -322,52 +336,88 @@ class TelegramChannel:
         """Send one outbox payload; Bot API refusals become outcomes."""
         reply = Reply.from_payload(payload)
         chat_id: int | str = int(recipient) if recipient.lstrip("-").isdigit() else recipient
+        keyboard = await self._keyboard(reply.buttons)
+        if reply.image is not None or reply.document is not None:
+            return await self._send_file(chat_id, reply, keyboard)
+        parts = split_text(reply.text, TEXT_LIMIT)
+        sent: dict[str, Any] | SendOutcome = {}
+        for n, part in enumerate(parts):
+            body: dict[str, Any] = {"chat_id": chat_id, "text": part}
+            if keyboard is not None and n == len(parts) - 1:
+                body["reply_markup"] = keyboard
+            sent = await self._call("sendMessage", body)
+            if isinstance(sent, SendOutcome):
+                return sent
+        assert isinstance(sent, dict)
+        return SendOutcome.sent(str(sent.get("message_id")) if sent.get("message_id") is not None else None)
+
+    async def _call(self, method: str, body: dict[str, Any]) -> dict[str, Any] | SendOutcome:
+        """One Bot API call with a JSON body, over PTB's transport.
+
+        Text messages are most of what the bot sends; building PTB objects for the keyboard and for the
+        returned Message would cost more than the call itself. Errors map as PTB maps them.
+        """
         try:
-            markup = await self._markup(reply.buttons)
-            sent = await self._deliver(chat_id, reply, markup)
+            status, raw = await self.transport.post_json(f"{self.bot.base_url}/{method}", body)
+        except TelegramError as exc:  # TimedOut, NetworkError
+            return SendOutcome("retry", error=f"{type(exc).__name__}: {exc.message}"[:255])
+        try:
+            answer = json.loads(raw)
+        except ValueError:
+            answer = None
+        if not isinstance(answer, dict):
+            return SendOutcome("retry", error=f"{status}: the Bot API answered something else than JSON")
+        if 200 <= status < 300 and answer.get("ok"):
+            result = answer.get("result")
+            return result if isinstance(result, dict) else {}
+        description = str(answer.get("description") or f"HTTP {status}")
+        parameters = answer.get("parameters") if isinstance(answer.get("parameters"), dict) else {}
+        assert isinstance(parameters, dict)
+        if parameters.get("retry_after"):
+            retry_after = _seconds(parameters["retry_after"])
+            return SendOutcome("retry", retry_after=max(1.0, retry_after), error="429 flood control")
+        if parameters.get("migrate_to_chat_id"):
+            return SendOutcome("failed", error=f"chat migrated to {parameters['migrate_to_chat_id']}")
+        return _outcome_of(status, description)
+
+    async def _send_file(self, chat_id: int | str, reply: Reply, keyboard: dict[str, Any] | None) -> SendOutcome:
+        """A document or photo (multipart) through PTB's own methods."""
+        markup = InlineKeyboardMarkup.de_json(keyboard, self.bot) if keyboard is not None else None
+        attachment = reply.image or reply.document
+        assert attachment is not None
+        try:
+            caption: str | None = reply.text or None
+            if caption is not None and len(caption) > CAPTION_LIMIT:
+                for part in split_text(caption, TEXT_LIMIT):
+                    await self.bot.send_message(chat_id, part)
+                caption = None
+            file = InputFile(attachment.data, filename=attachment.filename)
+            if reply.image is not None:
+                sent = await self.bot.send_photo(chat_id, file, caption=caption, reply_markup=markup)
+            else:
+                sent = await self.bot.send_document(chat_id, file, caption=caption, reply_markup=markup)
         except RetryAfter as exc:
             return SendOutcome("retry", retry_after=max(1.0, _seconds(exc.retry_after)), error="429 flood control")
-        except Forbidden as exc:
-            return SendOutcome("blocked", error=f"403 {exc.message}"[:255])
         except ChatMigrated as exc:
             return SendOutcome("failed", error=f"chat migrated to {exc.new_chat_id}")
-        except BadRequest as exc:
-            if "chat not found" in exc.message.lower() or "user is deactivated" in exc.message.lower():
-                return SendOutcome("blocked", error=f"400 {exc.message}"[:255])
-            return SendOutcome("failed", error=f"400 {exc.message}"[:255])
+        except (Forbidden, BadRequest) as exc:
+            return _outcome_of(403 if isinstance(exc, Forbidden) else 400, exc.message)
         except InvalidToken:
-            return SendOutcome("retry", error="the bot token was rejected (TELEGRAM_BOT_TOKEN)")
+            return _outcome_of(401, "Unauthorized")
         except TelegramError as exc:  # NetworkError, TimedOut, 5xx: transient
             return SendOutcome("retry", error=f"{type(exc).__name__}: {exc.message}"[:255])
         return SendOutcome.sent(str(sent.message_id))
 
-    async def _deliver(self, chat_id: int | str, reply: Reply, markup: InlineKeyboardMarkup | None) -> Message:
-        attachment = reply.image or reply.document
-        if attachment is None:
-            parts = split_text(reply.text, TEXT_LIMIT)
-            last: Message | None = None
-            for n, part in enumerate(parts):
-                last = await self.bot.send_message(chat_id, part, reply_markup=markup if n == len(parts) - 1 else None)
-            assert last is not None
-            return last
-        caption: str | None = reply.text or None
-        if caption is not None and len(caption) > CAPTION_LIMIT:
-            for part in split_text(caption, TEXT_LIMIT):
-                await self.bot.send_message(chat_id, part)
-            caption = None
-        file = InputFile(attachment.data, filename=attachment.filename)
-        if reply.image is not None:
-            return await self.bot.send_photo(chat_id, file, caption=caption, reply_markup=markup)
-        return await self.bot.send_document(chat_id, file, caption=caption, reply_markup=markup)
-
-    async def _markup(self, rows: tuple[tuple[Button, ...], ...]) -> InlineKeyboardMarkup | None:
+    async def _keyboard(self, rows: tuple[tuple[Button, ...], ...]) -> dict[str, Any] | None:
+        """The inline keyboard as the Bot API wants it."""
         if not rows:
             return None
-        keyboard = [
-            [InlineKeyboardButton(b.label[:64], callback_data=await self._callback_data(b.payload)) for b in row]
-            for row in rows
-        ]
-        return InlineKeyboardMarkup(keyboard)
+        return {
+            "inline_keyboard": [
+                [{"text": b.label[:64], "callback_data": await self._callback_data(b.payload)} for b in row]
+                for row in rows
+            ]
+        }
 
     async def _callback_data(self, payload: str) -> str:
         if len(payload.encode("utf-8")) <= CALLBACK_DATA_LIMIT and not payload.startswith(CALLBACK_KEY_PREFIX):
@@ -375,6 +425,21 @@ class TelegramChannel:
         digest = hashlib.sha256(payload.encode("utf-8")).hexdigest()[:24]
         await self.state.set(self.state.keys.build("tg", "cb", digest), payload, ttl=CALLBACK_TTL_SECONDS)
         return CALLBACK_KEY_PREFIX + digest
+
+
+def _outcome_of(status: int, description: str) -> SendOutcome:
+    """A refused Bot API call: blocked users are unreachable, bad requests final, the rest transient."""
+    error = f"{status} {description}"[:255]
+    lowered = description.lower()
+    if status == 403:  # blocked by the user, kicked, user deactivated
+        return SendOutcome("blocked", error=error)
+    if status == 400:
+        if "chat not found" in lowered or "user is deactivated" in lowered:
+            return SendOutcome("blocked", error=error)
+        return SendOutcome("failed", error=error)
+    if status in (401, 404):
+        return SendOutcome("retry", error="the bot token was rejected (TELEGRAM_BOT_TOKEN)")
+    return SendOutcome("retry", error=error)
 
 
 def _button_label(message: dict[str, Any], data: str) -> str:

@@ -348,3 +348,22 @@ async def test_a_full_batch_goes_out_without_exhausting_the_state_stores_connect
     rows = await outbox_rows(app)
     assert {r.status for r in rows} == {"sent"}
     assert len(fake_telegram.sent()) == 150
+
+
+@pytest.mark.parametrize(
+    ("status", "description", "outcome"),
+    [
+        (400, "Bad Request: chat not found", "blocked"),
+        (403, "Forbidden: user is deactivated", "blocked"),
+        (400, "Bad Request: can't parse entities", "failed"),
+        (401, "Unauthorized", "retry"),
+        (502, "Bad Gateway", "retry"),
+    ],
+)
+async def test_bot_api_refusals_map_to_outcomes(
+    app: web.Application, fake_telegram: FakeTelegram, status: int, description: str, outcome: str
+) -> None:
+    fake_telegram.fail(status, chat_id=42, description=description)
+    result = await app[SENDERS]["telegram"].send("42", Reply(text="một").to_payload())
+    assert result.status == outcome
+    assert "TELEGRAM_BOT_TOKEN" in (result.error or "") if status == 401 else description in (result.error or "")
