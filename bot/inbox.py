@@ -218,7 +218,10 @@ class InboxWorkers:
         self.poll_interval = poll_interval
         self.gate = write_gate or WriteGate(serialise=False)
         self.on_enqueued = on_enqueued
-        self._wake = asyncio.Event()
+        # Idle workers wait on their own future; a notification wakes one of them (not all: the others
+        # would only find nothing to claim). `_missed` remembers a notification no idle worker took.
+        self._idle: deque[asyncio.Future[None]] = deque()
+        self._missed = False
         self._stopping = False
         self._tasks: list[asyncio.Task[None]] = []
         self._courtesies: set[asyncio.Task[None]] = set()
@@ -233,7 +236,10 @@ class InboxWorkers:
     async def stop(self, timeout: float = 10.0) -> None:
         """Let the batches in hand finish (bounded by `timeout`), then stop."""
         self._stopping = True
-        self._wake.set()
+        while self._idle:
+            waiter = self._idle.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
         if self._tasks:
             _done, pending = await asyncio.wait(self._tasks, timeout=timeout)
             for task in pending:
@@ -249,12 +255,30 @@ class InboxWorkers:
                 await task
 
     def notify(self) -> None:
-        """An update was stored in this process: look now rather than at the next poll."""
-        self._wake.set()
+        """An update was stored in this process: one idle worker looks now rather than at the next poll."""
+        while self._idle:
+            waiter = self._idle.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                return
+        self._missed = True  # every worker is busy: the next to finish looks again before waiting
+
+    async def _wait(self) -> None:
+        if self._missed:
+            self._missed = False
+            return
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._idle.append(waiter)
+        try:
+            await asyncio.wait_for(waiter, self.poll_interval)
+        except TimeoutError:
+            pass
+        finally:
+            if waiter in self._idle:
+                self._idle.remove(waiter)
 
     async def _run(self) -> None:
         while not self._stopping:
-            self._wake.clear()
             try:
                 handled = await self.run_once()
             except asyncio.CancelledError:
@@ -264,8 +288,7 @@ class InboxWorkers:
                 handled = 0
                 await asyncio.sleep(self.poll_interval)
             if handled == 0 and not self._stopping:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self.poll_interval)
+                await self._wait()
 
     # --- one round -------------------------------------------------------------------------------
 
@@ -278,7 +301,7 @@ class InboxWorkers:
         if not claimed:
             return 0
         if len(claimed) == self.batch_size:
-            self._wake.set()  # more may be waiting: let an idle worker look too
+            self.notify()  # more may be waiting: let an idle worker look too
         outcomes: list[_Outcome] = []
         try:
             for row in claimed:
