@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import logging
 
 from aiohttp import web
@@ -24,5 +25,9 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     host = args.host or settings.host
     port = args.port or settings.port
     log.info("motcua serving on http://%s:%s (database %s)", host, port, settings.database_url.split("://")[0])
-    web.run_app(create_app(settings), host=host, port=port, access_log=None, print=None)
+    app = create_app(settings)
+    # What start-up built (modules, the knowledge base and its index: ~200k objects) lives as long as the
+    # process: keep it out of the collector, whose full passes over it would pause every request ~90 ms.
+    gc.freeze()
+    web.run_app(app, host=host, port=port, access_log=None, print=None)
     return 0
