@@ -12,26 +12,15 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
-from sqlalchemy.exc import DataError, DBAPIError, InterfaceError, OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeout
+from sqlalchemy.exc import DataError, DBAPIError
 
 from bot import keys
 from storage.apikeys import Principal, authenticate
-from storage.errors import DomainError, Forbidden, InvalidInput, PayloadTooLarge
+from storage.errors import DomainError, Forbidden, InvalidInput, PayloadTooLarge, is_unavailable
 
 log = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 M = TypeVar("M", bound=BaseModel)
-
-# Errors that mean "the database (or its network) is not there right now": 503, the client retries.
-UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (
-    OperationalError,
-    InterfaceError,
-    PoolTimeout,
-    ConnectionError,
-    TimeoutError,
-    OSError,
-)
 
 
 def error_response(status: int, code: str, message: str, details: Any = None) -> web.Response:
@@ -53,18 +42,6 @@ def _default(value: Any) -> Any:
 
 def json_response(data: Any, status: int = 200) -> web.Response:
     return web.json_response(data, status=status, dumps=dumps)
-
-
-def _is_unavailable(exc: BaseException) -> bool:
-    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
-        return True
-    if isinstance(exc, UNAVAILABLE_ERRORS):
-        return True
-    name = type(exc).__name__
-    # asyncpg/redis connection failures that arrive unwrapped
-    return name in {"CannotConnectNowError", "ConnectionDoesNotExistError", "ConnectionRefusedError"} or (
-        type(exc).__module__.startswith("redis") and "Connection" in name
-    )
 
 
 def _is_data_error(exc: BaseException) -> bool:
@@ -111,7 +88,7 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
             status = 400
             log.info("value refused by the database on %s", route)
             return error_response(400, "invalid_value", "A value in the request cannot be stored (control character?)")
-        if _is_unavailable(exc):
+        if is_unavailable(exc):
             status = 503
             log.warning("service unavailable on %s: %s", route, type(exc).__name__)
             return error_response(503, "unavailable", "A backing service is unavailable; retry later.")

@@ -9,7 +9,9 @@
   `reply:<inbox id>:<n>`). A crash before that commit leaves the row to be claimed again after its lease;
   after it, the replies are in the outbox. Nothing is lost and no reply is enqueued twice.
 * A row whose handling keeps failing is retried with back-off and, after `INBOX_MAX_ATTEMPTS`, marked
-  `failed` with an apology to the citizen, so one bad update never blocks its chat.
+  `failed` with an apology to the citizen, so one bad update never blocks its chat. A failure because Redis
+  or the database is unavailable is not the update's fault: the batch is given back for a moment later,
+  without counting an attempt, however long the outage lasts.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from bot.pipeline import Pipeline
 from handlers.base import IncomingMessage, Reply
 from storage.contacts import touch_contacts
 from storage.db import SessionMaker
+from storage.errors import is_unavailable
 from storage.inbox import (
     FAILED,
     ClaimedUpdate,
@@ -183,6 +186,7 @@ class _Outcome:
     msg: IncomingMessage | None
     replies: list[Reply] | None  # None: handling raised
     error: str | None = None
+    unavailable: bool = False  # a backing service was down: try again later, no attempt counted
 
 
 class InboxWorkers:
@@ -204,6 +208,7 @@ class InboxWorkers:
         poll_interval: float = 0.5,
         write_gate: WriteGate | None = None,
         on_enqueued: Callable[[], None] | None = None,
+        unavailable_delay: float = 1.0,
     ) -> None:
         self.sessionmaker = sessionmaker
         self.pipeline = pipeline
@@ -216,6 +221,7 @@ class InboxWorkers:
         self.backoff_seconds = backoff_seconds
         self.backoff_max_seconds = backoff_max_seconds
         self.poll_interval = poll_interval
+        self.unavailable_delay = unavailable_delay
         self.gate = write_gate or WriteGate(serialise=False)
         self.on_enqueued = on_enqueued
         # Idle workers wait on their own future; a notification wakes one of them (not all: the others
@@ -305,7 +311,16 @@ class InboxWorkers:
         outcomes: list[_Outcome] = []
         try:
             for row in claimed:
-                outcomes.append(await self._handle(row))
+                outcome = await self._handle(row)
+                outcomes.append(outcome)
+                if outcome.unavailable:
+                    # Redis or the database is down: the rest of the batch would fail the same way (each
+                    # after a connect timeout, maybe past the lease). Give them all back for later.
+                    outcomes.extend(
+                        _Outcome(other, None, None, outcome.error, unavailable=True)
+                        for other in claimed[len(outcomes) :]
+                    )
+                    break
                 await asyncio.sleep(0)  # handlers are CPU-bound: let webhooks be acknowledged in between
         except asyncio.CancelledError:
             await self._release([row for row in claimed if row.id not in {o.row.id for o in outcomes}])
@@ -334,8 +349,17 @@ class InboxWorkers:
                 return _Outcome(row, msg, None, f"abandoned after {row.attempts - 1} unfinished claims")
             replies = await self.pipeline.respond(msg) if msg is not None else []
         except Exception as exc:
+            error = f"{type(exc).__name__}: {exc}"[:500]
+            if is_unavailable(exc):
+                log.warning(
+                    "inbox: update %s (%s) waits: a backing service is unavailable (%s)",
+                    row.id,
+                    row.channel,
+                    type(exc).__name__,
+                )
+                return _Outcome(row, msg, None, error, unavailable=True)
             log.exception("inbox: handling update %s (%s) failed", row.id, row.channel)
-            return _Outcome(row, msg, None, f"{type(exc).__name__}: {exc}"[:500])
+            return _Outcome(row, msg, None, error)
         return _Outcome(row, msg, replies)
 
     async def _commit(self, outcomes: Sequence[_Outcome]) -> int:
@@ -392,6 +416,10 @@ class InboxWorkers:
     async def _failed(self, session: Any, outcome: _Outcome) -> bool:
         """Retry a row whose handling raised, or give up on it; True when it was given up (apologise)."""
         row = outcome.row
+        if outcome.unavailable:
+            delay = self.unavailable_delay * self._rng.uniform(1.0, 1.5)
+            await release_updates(session, [row], delay=timedelta(seconds=delay), error=outcome.error)
+            return False
         if row.attempts < self.max_attempts:
             delay = backoff_delay(row.attempts, self.backoff_seconds, self.backoff_max_seconds, self._rng)
             await retry_update(session, row, delay=timedelta(seconds=delay), error=outcome.error or "")

@@ -9,7 +9,9 @@
   blocked the bot or cannot be reached makes the message `undeliverable` and the contact is marked.
 * Sending is at least once: a worker that dies after the platform accepted a message but before the
   verdict is stored leaves the message to be sent again after its lease. Idempotency keys make sure a
-  logical message is only ever one row.
+  logical message is only ever one row. To keep that window small, each verdict is stored as soon as it is
+  known, storing is retried while the database is briefly away, and a send never starts so late that it
+  could outlive its lease.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from bot.http import json_response, principal_of
 from bot.metrics import Metrics
 from storage.contacts import mark_blocked
 from storage.db import SessionMaker
-from storage.errors import DomainError, Forbidden
+from storage.errors import DomainError, Forbidden, is_unavailable
 from storage.models import OutboxMessage, utcnow
 from storage.outbox import (
     FAILED,
@@ -51,6 +53,9 @@ log = logging.getLogger(__name__)
 
 # A platform call that takes longer than this is abandoned and retried (well inside the lease).
 SEND_TIMEOUT_SECONDS = 30.0
+# A send starts only with this much lease left beyond the send timeout (time to store the verdict);
+# a quarter of the lease when that is shorter.
+LEASE_MARGIN_SECONDS = 1.0
 
 
 def backoff_delay(attempt: int, base: float, cap: float, rng: random.Random | None = None) -> float:
@@ -144,6 +149,7 @@ class OutboxWorker:
         self.gate = write_gate or contextlib.nullcontext()
         self.rng = rng or random.Random()
         self.send_timeout = min(SEND_TIMEOUT_SECONDS, lease_seconds / 2)
+        self.margin = timedelta(seconds=min(LEASE_MARGIN_SECONDS, lease_seconds / 4))
         self._in_flight = asyncio.Semaphore(max(1, max_in_flight))
         self._wake = asyncio.Event()
         self._stopping = False
@@ -191,15 +197,33 @@ class OutboxWorker:
     # --- one round -------------------------------------------------------------------------------
 
     async def run_once(self) -> int:
-        """Claim one batch of due messages, attempt them, record the verdicts; returns the batch size."""
+        """Claim one batch of due messages, attempt them, record the verdicts; returns the batch size.
+
+        Each verdict is stored as soon as it is known (those that arrive together in one transaction), not
+        when the whole batch is done: a slow or hanging send holds up no other message's verdict, and a
+        replica that dies leaves only the messages actually in flight to be sent again.
+        """
         senders = self.senders()
         async with self.gate, self.sessionmaker.begin() as session:
             rows = await claim_due(session, limit=self.batch_size, lease=self.lease, in_order=True)
             claimed = [Claimed.of(row) for row in rows]
         if not claimed:
             return 0
-        verdicts = await asyncio.gather(*(self._bounded_attempt(row, senders.get(row.channel)) for row in claimed))
-        await self._record(list(zip(claimed, verdicts, strict=True)))
+        attempts = {asyncio.create_task(self._bounded_attempt(row, senders.get(row.channel))): row for row in claimed}
+        pending: set[asyncio.Task[Verdict]] = set(attempts)
+        failure: Exception | None = None
+        try:
+            while pending:
+                done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+                try:
+                    await self._record_durably([(attempts[task], task.result()) for task in done])
+                except Exception as exc:  # the database is gone: the leases give these rows back later
+                    failure = exc
+        finally:
+            for task in pending:
+                task.cancel()
+        if failure is not None:
+            raise failure
         return len(claimed)
 
     async def _bounded_attempt(self, row: Claimed, sender: Sender | None) -> Verdict:
@@ -209,12 +233,21 @@ class OutboxWorker:
             return await self._attempt(row, sender)
 
     async def _attempt(self, row: Claimed, sender: Sender | None) -> Verdict:
+        """Never raises: whatever happens becomes a verdict."""
         now = utcnow()
         if sender is None:
             return self._retry_verdict(row, now, f"no sender for channel {row.channel!r}", None)
-        wait = await self.limiter.wait_for(
-            row.channel, row.recipient, sender.rate_per_second, sender.per_recipient_per_second
-        )
+        if row.lease_until - now < timedelta(seconds=self.send_timeout) + self.margin:
+            # Waited too long for a slot: a send now could outlive the lease and be repeated by another
+            # worker. Hand it back instead (no attempt counted).
+            return Verdict("defer", until=now)
+        try:
+            wait = await self.limiter.wait_for(
+                row.channel, row.recipient, sender.rate_per_second, sender.per_recipient_per_second
+            )
+        except Exception as exc:  # the shared rate limits are unreachable (Redis down): wait, don't flood
+            log.warning("outbox: rate limits unavailable (%s); message %s waits", type(exc).__name__, row.id)
+            return Verdict("defer", until=now + timedelta(seconds=self.rng.uniform(1.0, 2.0)))
         if wait > 0:
             return Verdict("defer", until=now + timedelta(seconds=wait * self.rng.uniform(1.0, 1.1)))
         try:
@@ -248,6 +281,25 @@ class OutboxWorker:
             return Verdict("failed", error=f"gave up after {attempt} attempts: {error}", reason="max_attempts")
         delay = backoff_delay(attempt, self.backoff_seconds, self.backoff_max_seconds, self.rng)
         return Verdict("retry", until=now + timedelta(seconds=delay), error=error)
+
+    async def _record_durably(self, results: list[tuple[Claimed, Verdict]]) -> None:
+        """`_record`, tried again while the database is briefly away, as long as the leases last.
+
+        A verdict that cannot be stored before its lease runs out is lost, and that message is attempted
+        again (at least once); trying for as long as the lease allows keeps that to real outages.
+        """
+        deadline = min(row.lease_until for row, _verdict in results) - self.margin
+        delay = 0.2
+        while True:
+            try:
+                await self._record(results)
+                return
+            except Exception as exc:
+                if not is_unavailable(exc) or utcnow() + timedelta(seconds=delay) >= deadline:
+                    raise
+                log.warning("outbox: storing %d verdicts failed (%s); trying again", len(results), type(exc).__name__)
+                await asyncio.sleep(delay)
+                delay = min(2.0, delay * 2)
 
     async def _record(self, results: list[tuple[Claimed, Verdict]]) -> None:
         async with self.gate, self.sessionmaker.begin() as session:

@@ -192,8 +192,18 @@ async def retry_update(session: AsyncSession, claimed: ClaimedUpdate, *, delay: 
     return bool(getattr(result, "rowcount", 0))
 
 
-async def release_updates(session: AsyncSession, claimed: Sequence[ClaimedUpdate]) -> None:
-    """Give rows back untouched (a worker stopping); their claim does not count as an attempt."""
+async def release_updates(
+    session: AsyncSession, claimed: Sequence[ClaimedUpdate], *, delay: timedelta | None = None, error: str | None = None
+) -> None:
+    """Give rows back (a worker stopping, a backing service down); their claim does not count as an attempt.
+
+    With `delay` they are claimable again only after it.
+    """
+    values: dict[str, Any] = {"locked_until": None, "attempts": InboxUpdate.attempts - 1}
+    if delay is not None:
+        values["available_at"] = utcnow() + delay
+    if error is not None:
+        values["error"] = error[:2000]
     for row in claimed:
         await session.execute(
             update(InboxUpdate)
@@ -202,7 +212,7 @@ async def release_updates(session: AsyncSession, claimed: Sequence[ClaimedUpdate
                 InboxUpdate.status == PENDING,
                 InboxUpdate.locked_until == row.lease_until,
             )
-            .values(locked_until=None, attempts=InboxUpdate.attempts - 1)
+            .values(**values)
             .execution_options(synchronize_session=False)
         )
 

@@ -6,8 +6,12 @@ Any attempt to resolve a host outside loopback fails the test (no traffic to Tel
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
+import shutil
 import socket
+import subprocess
+import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
@@ -159,6 +163,44 @@ def redis_url(request: pytest.FixtureRequest) -> Iterator[str | None]:
     yield TEST_REDIS_URL
 
 
+class RedisProcess:
+    """A redis-server of the test's own on a free loopback port, which the test may stop and start again."""
+
+    def __init__(self, port: int, workdir: Path) -> None:
+        self.port = port
+        self.url = f"redis://127.0.0.1:{port}/0"
+        self.workdir = workdir
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        command = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+        self.process = subprocess.Popen(command, cwd=self.workdir, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                return
+            time.sleep(0.02)
+        raise RuntimeError("redis-server did not start")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(10)
+
+
+@pytest.fixture
+def redis_process(tmp_path: Path, unused_tcp_port: int) -> Iterator[RedisProcess]:
+    """A Redis server to take down in a test (never the shared one); skipped where redis-server is missing."""
+    if shutil.which("redis-server") is None:
+        pytest.skip("redis-server is not installed")
+    server = RedisProcess(unused_tcp_port, tmp_path)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
 @pytest.fixture
 def make_settings(database_url: str, tmp_path: Path) -> Callable[..., Settings]:
     """Build explicit test settings; keyword arguments override fields."""
@@ -220,7 +262,7 @@ async def raw_engine(database_url: str) -> AsyncIterator[Any]:
         await engine.dispose()
 
 
-__all__ = ["TEST_DATABASE_URL", "TEST_REDIS_URL", "text"]
+__all__ = ["TEST_DATABASE_URL", "TEST_REDIS_URL", "RedisProcess", "text"]
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

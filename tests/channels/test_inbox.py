@@ -230,3 +230,43 @@ async def test_the_write_gate_serves_webhooks_before_workers() -> None:
     open_gate = WriteGate(serialise=False)
     async with open_gate, open_gate:  # PostgreSQL: no serialisation at all
         pass
+
+
+async def test_updates_wait_out_a_redis_outage_without_an_apology_and_are_answered_once(
+    aiohttp_client: Any, make_settings: Callable[..., Settings], fake_telegram: FakeTelegram, redis_process: Any
+) -> None:
+    # Found by benchmarks/resilience.py: while Redis was down every handling failed and counted an attempt,
+    # so a long enough outage ended in apologies instead of answers. An outage costs no attempt now.
+    settings = settings_for(make_settings, fake_telegram, redis_url=redis_process.url, inbox_max_attempts=2)
+    client = await aiohttp_client(create_app(settings))
+    response = await client.post(
+        "/webhooks/telegram", json=telegram_message_update(700, 7001, "/help"), headers=TG_HEADERS
+    )
+    assert response.status == 200
+    await fake_telegram.wait_for(lambda: len(fake_telegram.sent(7001)) == 1)
+
+    redis_process.stop()
+    for n, chat in enumerate((7002, 7003, 7004)):
+        response = await client.post(
+            "/webhooks/telegram", json=telegram_message_update(701 + n, chat, "/help"), headers=TG_HEADERS
+        )
+        assert response.status == 200  # stored in the database: Redis is not needed to accept an update
+
+    async def tried_several_times() -> bool:  # more handling attempts than inbox_max_attempts allows
+        rows = [r for r in await inbox_rows(client.app) if r.chat_key == "7002"]
+        return bool(rows) and rows[0].error is not None and "Connection" in rows[0].error
+
+    await wait_until(tried_several_times, timeout=10)
+    await asyncio.sleep(3)  # ~3 more rounds of 1–1.5 s while Redis stays down
+    rows = {r.chat_key: r for r in await inbox_rows(client.app)}
+    assert [(rows[c].status, rows[c].attempts) for c in ("7002", "7003", "7004")] == [("pending", 0)] * 3
+    assert len(fake_telegram.sent()) == 1
+
+    redis_process.start()
+    await fake_telegram.wait_for(lambda: all(len(fake_telegram.sent(c)) >= 1 for c in (7002, 7003, 7004)))
+    await asyncio.sleep(0.5)
+    for chat in (7001, 7002, 7003, 7004):
+        assert len(fake_telegram.sent(chat)) == 1
+        assert "sự cố" not in fake_telegram.texts(chat)[0]  # an answer, not the apology
+    rows = {r.chat_key: r for r in await inbox_rows(client.app)}
+    assert all(rows[c].status == "done" for c in ("7002", "7003", "7004"))

@@ -25,6 +25,7 @@ from handlers.base import Button, Reply
 from storage.apikeys import create_api_key
 from storage.models import utcnow
 from storage.outbox import OutgoingMessage, enqueue
+from storage.state import RedisStateStore
 from tests.channels.support import FAST, contact, outbox_rows
 from tests.fakes import FakeTelegram
 from tests.fakes.base import wait_until
@@ -367,3 +368,65 @@ async def test_bot_api_refusals_map_to_outcomes(
     result = await app[SENDERS]["telegram"].send("42", Reply(text="một").to_payload())
     assert result.status == outcome
     assert "TELEGRAM_BOT_TOKEN" in (result.error or "") if status == 401 else description in (result.error or "")
+
+
+# --- found by benchmarks/resilience.py: verdicts stored as they come, sends that cannot outlive a lease ---
+
+
+async def test_a_hanging_send_does_not_hold_up_the_other_verdicts(
+    app: web.Application, fake_telegram: FakeTelegram
+) -> None:
+    # One chat's send hangs until the worker's timeout; the others' verdicts are stored meanwhile, so a
+    # replica killed during the hang would not send them again.
+    fake_telegram.fail(500, chat_id="9001", delay=3.0)
+    await put(app, ("9001", "chậm"), *((str(9100 + n), f"tin {n}") for n in range(5)))
+    round_ = asyncio.create_task(worker(app, lease_seconds=4.0).run_once())  # send timeout 2 s
+
+    async def others_recorded() -> bool:
+        rows = [r for r in await outbox_rows(app) if r.recipient != "9001"]
+        return all(r.status == "sent" for r in rows)
+
+    await wait_until(others_recorded, timeout=1.5)
+    assert not round_.done()  # still waiting on the hanging send
+    assert await round_ == 6
+    [slow] = [r for r in await outbox_rows(app) if r.recipient == "9001"]
+    assert (slow.status, slow.attempts, slow.last_error) == ("pending", 1, "timed out")
+
+
+async def test_a_send_that_could_outlive_its_lease_is_handed_back_unsent(
+    app: web.Application, fake_telegram: FakeTelegram
+) -> None:
+    # One send at a time; the first hangs to the send timeout (1 s of a 2 s lease), so the second would
+    # start with too little lease left: it is given back untried rather than risk a second copy.
+    fake_telegram.fail(500, chat_id="9201", delay=1.5)
+    await put(app, ("9201", "chậm"), ("9202", "sau"))
+    assert await worker(app, lease_seconds=2.0, max_in_flight=1).run_once() == 2
+    rows = {r.recipient: r for r in await outbox_rows(app)}
+    assert (rows["9202"].status, rows["9202"].attempts, rows["9202"].locked_until) == ("pending", 0, None)
+    assert fake_telegram.sent("9202") == []
+    assert await worker(app).run_once() >= 1
+    assert fake_telegram.texts("9202") == ["sau"]
+
+
+async def test_unreachable_rate_limits_defer_messages_without_losing_or_repeating_them(
+    app: web.Application, fake_telegram: FakeTelegram, unused_tcp_port: int
+) -> None:
+    # Redis is down: the shared rate limits cannot be read, so nothing is sent (no flooding the platform),
+    # nothing raises, no attempt is counted; once Redis is back each message goes out once.
+    await put(app, ("9301", "một"), ("9302", "hai"))
+    down = RedisStateStore.from_url(f"redis://127.0.0.1:{unused_tcp_port}/0")
+    try:
+        assert await worker(app, state=down).run_once() == 2
+    finally:
+        await down.close()
+    rows = await outbox_rows(app)
+    assert [(r.status, r.attempts) for r in rows] == [("pending", 0), ("pending", 0)]
+    assert all(r.next_attempt_at > utcnow() for r in rows)
+    assert fake_telegram.sent() == []
+    for row in rows:  # skip the wait
+        row.next_attempt_at = utcnow()
+    async with app[keys.SESSIONMAKER].begin() as session:
+        for row in rows:
+            await session.merge(row)
+    assert await worker(app).run_once() == 2
+    assert fake_telegram.texts("9301") == ["một"] and fake_telegram.texts("9302") == ["hai"]
