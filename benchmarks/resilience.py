@@ -78,6 +78,7 @@ BUTTONS = [
     "menu:help",
 ]
 ACK_P99_TARGET = 0.100
+PROBE_MARGIN = 0.8  # a short probe must stay within 80 % of the target
 REPLY_P99_TARGET = 2.0  # the replies keep up with the offered rate (no growing backlog)
 
 
@@ -318,6 +319,27 @@ class RedisServer:
         if self.process is not None and self.process.poll() is None:
             self.process.terminate()
             self.process.wait(10)
+
+
+class PostgresCluster:
+    """The machine's PostgreSQL cluster, stopped and started with pg_ctlcluster (full profile only)."""
+
+    def __init__(self, cluster: list[str]) -> None:
+        self.cluster = cluster
+        self.stopped = False
+
+    async def ctl(self, action: str) -> None:
+        proc = await asyncio.create_subprocess_exec("pg_ctlcluster", "--skip-systemctl-redirect", *self.cluster, action)
+        if await proc.wait() != 0:
+            raise RuntimeError(f"pg_ctlcluster {action} failed")
+
+    async def stop(self) -> None:
+        self.stopped = True
+        await self.ctl("stop")
+
+    async def start(self) -> None:
+        await self.ctl("start")
+        self.stopped = False
 
 
 # --- the platform: posts updates round-robin, redelivers what is not acknowledged ---------------------
@@ -609,15 +631,16 @@ class Env:
         return self.traffic.next_id + 1, self.traffic.next_id + 10_000_000
 
 
-async def calibrate(env: Env) -> float:
-    """The highest probed rate whose ack p99 ≤ 100 ms with no errors and replies keeping up."""
-    best = env.options.rates[0]
+async def calibrate(env: Env) -> list[float]:
+    """The probed rates whose ack p99 stays ≤ 80 % of the target (room for a run 4–6× longer) with no
+    errors, nothing missing and the replies keeping up; lowest first."""
+    good_rates: list[float] = []
     for rate in env.options.rates:
         low, high = env.window()
         run = await offer(env.platform, env.traffic, rate=rate, seconds=env.options.probe_seconds)
         _answered, missing, _twice, _drain, stats = await outcome(env.checker, run, low, high, 60)
         p99, r99 = pct(run.acks, 99), reply_p99(run, stats)
-        good = p99 <= ACK_P99_TARGET and run.errors == 0 and missing == 0 and r99 <= REPLY_P99_TARGET
+        good = p99 <= PROBE_MARGIN * ACK_P99_TARGET and run.errors == 0 and missing == 0 and r99 <= REPLY_P99_TARGET
         good = good and run.rate >= 0.9 * rate
         print(
             f"  probe {rate:6.0f}/s: offered {run.rate:6.1f}/s, ack p99 {p99 * 1000:6.1f} ms, "
@@ -626,32 +649,43 @@ async def calibrate(env: Env) -> float:
         )
         if not good:
             break
-        best = rate
-    return best
+        good_rates.append(rate)
+    return good_rates or [env.options.rates[0]]
 
 
-async def sustained(env: Env, rate: float) -> None:
-    rss_before = [r.rss() for r in env.replicas]
-    low, high = env.window()
-    run = await offer(env.platform, env.traffic, rate=rate, seconds=env.options.sustain_seconds)
-    answered, missing, twice, drain, stats = await outcome(env.checker, run, low, high, 120)
-    rss_after = [r.rss() for r in env.replicas]
-    acks = run.acks
-    rss = ", ".join(f"{b:.0f}→{a:.0f}" for b, a in zip(rss_before, rss_after, strict=True))
-    ok = pct(acks, 99) <= ACK_P99_TARGET and run.errors == 0 and missing == 0 and twice == 0
-    env.rows.append(
-        Row(
-            "sustained",
-            f"{run.rate:.0f}/s × {run.seconds:.0f} s ({len(run.deliveries)})",
-            f"{pct(acks, 50) * 1000:.1f} / {pct(acks, 99) * 1000:.1f} ms",
-            str(run.errors),
-            f"{answered}/{len(run.chats)}",
-            missing,
-            twice,
-            f"reply p99 {reply_p99(run, stats) * 1000:.0f} ms; RSS MiB {rss}; drained in {drain:.1f} s",
-            ok,
+async def sustained(env: Env, rates: list[float]) -> None:
+    """The highest calibrated rate held for the whole run; one step down if its p99 went over the target."""
+    tried: list[str] = []
+    for rate in sorted(rates, reverse=True)[:2]:
+        rss_before = [r.rss() for r in env.replicas]
+        low, high = env.window()
+        run = await offer(env.platform, env.traffic, rate=rate, seconds=env.options.sustain_seconds)
+        answered, missing, twice, drain, stats = await outcome(env.checker, run, low, high, 120)
+        rss_after = [r.rss() for r in env.replicas]
+        acks = run.acks
+        fast = pct(acks, 99) <= ACK_P99_TARGET
+        ok = (fast or not env.options.latency_gate) and run.errors == 0 and missing == 0 and twice == 0
+        if not fast and not tried and len(rates) > 1:
+            tried.append(f"{rate:.0f}/s first: ack p99 {pct(acks, 99) * 1000:.1f} ms, errors {run.errors}; ")
+            print(f"  sustained {rate:.0f}/s: ack p99 {pct(acks, 99) * 1000:.1f} ms -> one step down", flush=True)
+            continue
+        rss = ", ".join(f"{b:.0f}→{a:.0f}" for b, a in zip(rss_before, rss_after, strict=True))
+        env.rows.append(
+            Row(
+                "sustained",
+                f"{run.rate:.0f}/s × {run.seconds:.0f} s ({len(run.deliveries)})",
+                f"{pct(acks, 50) * 1000:.1f} / {pct(acks, 99) * 1000:.1f} ms",
+                str(run.errors),
+                f"{answered}/{len(run.chats)}",
+                missing,
+                twice,
+                f"{''.join(tried)}{'' if fast else 'ack p99 over the 100 ms target (reported, not gated); '}"
+                f"reply p99 {reply_p99(run, stats) * 1000:.0f} ms; RSS MiB {rss}; "
+                f"drained in {drain:.1f} s",
+                ok,
+            )
         )
-    )
+        return
 
 
 async def crash(env: Env) -> None:
@@ -696,9 +730,18 @@ async def crash(env: Env) -> None:
 
 
 async def outage(
-    env: Env, name: str, stop: Callable[[], Awaitable[None]], start: Callable[[], Awaitable[None]]
+    env: Env,
+    name: str,
+    stop: Callable[[], Awaitable[None]],
+    start: Callable[[], Awaitable[None]],
+    seconds: float | None = None,
 ) -> None:
-    """Traffic before, during and after a backing service is down; `/healthz` probed throughout."""
+    """Traffic before, during and after a backing service is down; `/healthz` probed throughout.
+
+    While it is down the webhook may answer 503 (the platform delivers again) or keep working; a 500 fails
+    the scenario, as does a `/healthz` that says 200 while it is down or not 200 after.
+    """
+    down_for = env.options.outage_seconds if seconds is None else seconds
     rate = max(10.0, env.options.outage_rate)
     low, high = env.window()
     probes: list[tuple[str, int]] = []  # (phase, status)
@@ -720,14 +763,14 @@ async def outage(
         phase[0] = "stopping"
         await stop()
         phase[0] = "down"
-        await asyncio.sleep(env.options.outage_seconds)
+        await asyncio.sleep(down_for)
         phase[0] = "starting"
         await start()
         phase[0] = "after"
 
     prober = asyncio.create_task(probe())
     scripted = asyncio.create_task(script())
-    run = await offer(env.platform, env.traffic, rate=rate, seconds=env.options.outage_seconds + 10)
+    run = await offer(env.platform, env.traffic, rate=rate, seconds=down_for + 10)
     await scripted
     answered, missing, twice, drain, stats = await outcome(env.checker, run, low, high, 180)
     phase[0] = "done"
@@ -738,12 +781,13 @@ async def outage(
     truthful = bool(down) and all(s == 200 for s in before) and after_ok == [200, 200]
     truthful = truthful and sum(s != 200 for s in down) >= 0.8 * len(down)
     codes = ", ".join(f"{k}×{v}" for k, v in sorted(env.platform.statuses.items()) if k != "200")
+    server_errors = sum(v for k, v in env.platform.statuses.items() if k.isdigit() and k >= "500" and k != "503")
     env.platform.statuses.clear()
     apologies = len([c for c in stats["apologies"] if c in run.chats])
     env.rows.append(
         Row(
             name,
-            f"{run.rate:.0f}/s × {run.seconds:.0f} s, down {env.options.outage_seconds:.0f} s",
+            f"{run.rate:.0f}/s × {run.seconds:.0f} s, down {down_for:.0f} s",
             f"{pct(run.acks, 50) * 1000:.1f} / {pct(run.acks, 99) * 1000:.1f} ms",
             f"{run.errors} ({codes or 'none'})",
             f"{answered}/{len(run.chats)}",
@@ -751,7 +795,7 @@ async def outage(
             twice,
             f"/healthz while down: {sum(s != 200 for s in down)}/{len(down)} not 200, after: {after_ok}; "
             f"apologies {apologies}; drained in {drain:.1f} s",
-            missing == 0 and twice == 0 and truthful and run.unacked == 0,
+            missing == 0 and twice == 0 and truthful and run.unacked == 0 and server_errors == 0,
         )
     )
 
@@ -827,15 +871,27 @@ async def seed(settings_env: dict[str, str]) -> list[str]:
             return list((await session.execute(select(Dossier.code).limit(100))).scalars())
 
 
+def default_cluster() -> str:
+    """The machine's first PostgreSQL cluster, as /etc/postgresql lists it (Debian layout)."""
+    versions = sorted(p.name for p in Path("/etc/postgresql").glob("*") if p.is_dir())
+    return f"{versions[0] if versions else '15'} main"
+
+
 def parse_options(argv: Sequence[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--short", action="store_true", help="the CI profile (< 2 minutes, no PostgreSQL restart)")
+    parser.add_argument(
+        "--short",
+        action="store_true",
+        help="the CI profile (< 2 minutes, no PostgreSQL restart; the ack p99 target is reported, not gated)",
+    )
     parser.add_argument(
         "--database-url",
         default=os.environ.get("RESILIENCE_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1/postgres"),
         help="a PostgreSQL server where a scratch database may be created (default: %(default)s)",
     )
-    parser.add_argument("--pg-cluster", default="15 main", help="version and name for pg_ctlcluster")
+    parser.add_argument(
+        "--pg-cluster", default=default_cluster(), help="version and name for pg_ctlcluster (default: %(default)s)"
+    )
     parser.add_argument("--json", type=Path, help="also write the results here")
     parser.add_argument("--keep", action="store_true", help="keep the scratch database and logs")
     options = parser.parse_args(argv)
@@ -848,8 +904,9 @@ def parse_options(argv: Sequence[str]) -> argparse.Namespace:
         options.outage_rate = 20.0
         options.fault_updates = 200
         options.pg_restart = False
+        options.latency_gate = False  # CI: correctness fails the run; latency on a shared runner is reported
     else:
-        options.rates = [25, 50, 75, 100, 150, 200, 250, 300, 400]
+        options.rates = [25, 50, 75, 100, 125, 150, 200, 250, 300, 400]
         options.probe_seconds = 10.0
         options.sustain_seconds = 60.0
         options.burst = 3000
@@ -857,6 +914,7 @@ def parse_options(argv: Sequence[str]) -> argparse.Namespace:
         options.outage_rate = 40.0
         options.fault_updates = 600
         options.pg_restart = True
+        options.latency_gate = True
     return options
 
 
@@ -880,6 +938,7 @@ async def bench(options: argparse.Namespace) -> int:
         cwd=workdir,
     )
     redis = RedisServer(workdir)
+    postgres = PostgresCluster(options.pg_cluster.split())
     replicas: list[Replica] = []
     platform: Platform | None = None
     rows: list[Row] = []
@@ -911,8 +970,7 @@ async def bench(options: argparse.Namespace) -> int:
             f"{database} + Redis :{redis.port}; {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}",
             flush=True,
         )
-        rate = await calibrate(env)
-        await sustained(env, rate)
+        await sustained(env, await calibrate(env))
         await crash(env)
 
         async def redis_stop() -> None:
@@ -920,23 +978,11 @@ async def bench(options: argparse.Namespace) -> int:
 
         await outage(env, "redis down", redis_stop, redis.start)
         if options.pg_restart:
-            cluster = options.pg_cluster.split()
-
-            async def pg_restart() -> None:
-                proc = await asyncio.create_subprocess_exec(
-                    "pg_ctlcluster", "--skip-systemctl-redirect", *cluster, "restart"
-                )
-                await proc.wait()
-
-            async def nothing() -> None:
-                return None
-
-            saved = options.outage_seconds
-            options.outage_seconds = 5.0
-            await outage(env, "pg restart", pg_restart, nothing)
-            options.outage_seconds = saved
+            await outage(env, "pg restart", postgres.stop, postgres.start, seconds=5.0)
         await outbox_faults(env)
     finally:
+        if postgres.stopped:
+            await postgres.start()
         if platform is not None:
             await platform.close()
         for replica in replicas:

@@ -21,14 +21,32 @@ UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (
 )
 
 
+# SQLSTATEs of a server that is going away or not there yet: class 08 (connection exception), and
+# admin_shutdown, crash_shutdown, cannot_connect_now (a restart in progress).
+_UNAVAILABLE_SQLSTATES = ("08", "57P01", "57P02", "57P03")
+_UNAVAILABLE_NAMES = {"CannotConnectNowError", "ConnectionDoesNotExistError", "ConnectionRefusedError"}
+
+
 def is_unavailable(exc: BaseException) -> bool:
-    """True when `exc` says a backing service is down or unreachable, not that the request is wrong."""
-    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
-        return True
-    if isinstance(exc, UNAVAILABLE_ERRORS):
-        return True
-    # asyncpg failures that arrive unwrapped
-    return type(exc).__name__ in {"CannotConnectNowError", "ConnectionDoesNotExistError", "ConnectionRefusedError"}
+    """True when `exc` says a backing service is down or unreachable, not that the request is wrong.
+
+    Looks through SQLAlchemy's wrapper (`.orig`) and the chained cause: asyncpg's "the database system is
+    shutting down" arrives as a plain `DBAPIError` around `CannotConnectNowError`.
+    """
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, DBAPIError) and current.connection_invalidated:
+            return True
+        if isinstance(current, UNAVAILABLE_ERRORS) or type(current).__name__ in _UNAVAILABLE_NAMES:
+            return True
+        sqlstate = getattr(current, "sqlstate", None)
+        if isinstance(sqlstate, str) and sqlstate.startswith(_UNAVAILABLE_SQLSTATES):
+            return True
+        orig = getattr(current, "orig", None)
+        current = orig if isinstance(orig, BaseException) else current.__cause__
+    return False
 
 
 class DomainError(Exception):
