@@ -6,6 +6,8 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
+# pytest-xdist workers (each has its own databases; under Redis, its own Redis DB: the given one and those below)
+PYTEST_WORKERS ?= 2
 
 .PHONY: install run chat demo test lint format bench clean
 
@@ -27,7 +29,7 @@ chat: install
 	$(BIN)/motcua chat
 
 test: install
-	$(BIN)/pytest -q $(PYTEST_ARGS)
+	$(BIN)/pytest -q -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .

@@ -16,6 +16,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from sqlalchemy import text
@@ -24,7 +25,19 @@ from sqlalchemy.engine import make_url
 from bot.settings import Settings
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
-TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL")
+
+
+def _per_worker_redis(url: str | None) -> str | None:
+    """Under pytest-xdist each worker flushes its own Redis database (gw0 the given one, gw1 the one below…)."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if not url or not worker.startswith("gw"):
+        return url
+    parts = urlsplit(url)
+    database = int(parts.path.strip("/") or 0)
+    return urlunsplit(parts._replace(path=f"/{(database - int(worker[2:])) % 16}"))
+
+
+TEST_REDIS_URL = _per_worker_redis(os.environ.get("TEST_REDIS_URL"))
 LOOPBACK = {"127.0.0.1", "::1", "localhost", "0.0.0.0", "", None}
 
 _real_getaddrinfo = socket.getaddrinfo
