@@ -768,6 +768,7 @@ async def outage(
         await start()
         phase[0] = "after"
 
+    env.platform.statuses.clear()  # what the earlier scenarios (a killed replica) saw is not this outage's
     prober = asyncio.create_task(probe())
     scripted = asyncio.create_task(script())
     run = await offer(env.platform, env.traffic, rate=rate, seconds=down_for + 10)
