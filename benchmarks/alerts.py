@@ -30,6 +30,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from benchmarks.common import admin_execute
 from bot.app import catalogue_specs, create_calendar, load_knowledge
 from bot.settings import Settings
 from storage.alerts import alert_window, compute_alerts
@@ -80,23 +81,6 @@ CROSS JOIN LATERAL (
          r.received_at > params.now - interval '30 days' AS recent
 ) AS s
 """
-
-
-async def _admin(url: str, statement: str) -> None:
-    import asyncpg
-
-    parsed = make_url(url)
-    conn = await asyncpg.connect(
-        host=parsed.host or "127.0.0.1",
-        port=parsed.port or 5432,
-        user=parsed.username or "postgres",
-        password=parsed.password,
-        database=parsed.database or "postgres",
-    )
-    try:
-        await conn.execute(statement)
-    finally:
-        await conn.close()
 
 
 async def fill(engine: AsyncEngine, n: int, now: datetime) -> float:
@@ -154,7 +138,7 @@ async def time_alerts(engine: AsyncEngine, day: date, repeat: int) -> dict[str, 
 
 async def run_alerts(url: str, n: int, repeat: int, keep: bool) -> None:
     name = f"motcua_bench_{uuid.uuid4().hex[:8]}"
-    await _admin(url, f'CREATE DATABASE "{name}"')
+    await admin_execute(url, f'CREATE DATABASE "{name}"')
     bench_url = make_url(url).set(database=name).render_as_string(hide_password=False)
     engine = create_engine(bench_url)
     now = datetime.now(UTC)
@@ -166,7 +150,7 @@ async def run_alerts(url: str, n: int, repeat: int, keep: bool) -> None:
     finally:
         await engine.dispose()
         if not keep:
-            await _admin(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            await admin_execute(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     timings = result["timings"]
     alerts = result["alerts"]
     print(f"officer alerts over {n:,} dossiers ({result['open']:,} open) in PostgreSQL, {len(alerts)} departments:")
@@ -260,7 +244,7 @@ async def drain(url: str, channel: str, messages: int, rate: int) -> dict[str, A
     await site.start()
     port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
     name = f"motcua_bench_{uuid.uuid4().hex[:8]}"
-    await _admin(url, f'CREATE DATABASE "{name}"')
+    await admin_execute(url, f'CREATE DATABASE "{name}"')
     bench_url = make_url(url).set(database=name).render_as_string(hide_password=False)
     settings = Settings(  # type: ignore[call-arg]
         _env_file=None,
@@ -303,7 +287,7 @@ async def drain(url: str, channel: str, messages: int, rate: int) -> dict[str, A
     finally:
         await engine.dispose()
         await runner.cleanup()
-        await _admin(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin_execute(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     accepted = platform.accepted
     span = accepted[-1] - accepted[0] if len(accepted) > 1 else float("nan")
     # Messages per wall-clock second touched, first to last: a sender that bursts at the start of each

@@ -31,6 +31,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from benchmarks.common import admin_execute
 from bot.app import catalogue_specs, load_knowledge
 from bot.settings import Settings
 from storage.catalogue import sync_catalogue
@@ -119,23 +120,6 @@ SELECT id, department_id, 'zalo',
        returned_at + interval '2 hours', returned_at + interval '2 hours'
 FROM dossiers WHERE status = 'returned' AND id % 10 < 3
 """
-
-
-async def _admin(url: str, statement: str) -> None:
-    import asyncpg
-
-    parsed = make_url(url)
-    conn = await asyncpg.connect(
-        host=parsed.host or "127.0.0.1",
-        port=parsed.port or 5432,
-        user=parsed.username or "postgres",
-        password=parsed.password,
-        database=parsed.database or "postgres",
-    )
-    try:
-        await conn.execute(statement)
-    finally:
-        await conn.close()
 
 
 async def fill(url: str, n: int) -> float:
@@ -253,13 +237,13 @@ async def run(url: str, n: int, repeat: int, keep: bool, database: str | None) -
     bench_url = make_url(url).set(database=name).render_as_string(hide_password=False)
     created = False
     if database is None:
-        await _admin(url, f'CREATE DATABASE "{name}"')
+        await admin_execute(url, f'CREATE DATABASE "{name}"')
         created = True
     else:
         try:
-            await _admin(bench_url, "SELECT 1")
+            await admin_execute(bench_url, "SELECT 1")
         except Exception:  # the named database does not exist yet
-            await _admin(url, f'CREATE DATABASE "{name}"')
+            await admin_execute(url, f'CREATE DATABASE "{name}"')
             created = True
     engine = create_engine(bench_url)
     try:
@@ -275,7 +259,7 @@ async def run(url: str, n: int, repeat: int, keep: bool, database: str | None) -
     finally:
         await engine.dispose()
         if not keep and database is None:
-            await _admin(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            await admin_execute(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     if keep or database is not None:
         print(f"kept database {name}")
 

@@ -41,7 +41,6 @@ import os
 import random
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -55,20 +54,12 @@ from urllib.parse import parse_qs
 import aiohttp
 from aiohttp import web
 
+from benchmarks.common import QUESTIONS, admin_execute, free_port, pct
+
 ROOT = Path(__file__).resolve().parents[1]
 SECRET = "resilience-secret"
 TOKEN = "123456:RESILIENCE"
 APOLOGY = "hệ thống đang gặp sự cố"
-QUESTIONS = [
-    "le phi ly lich tu phap bao nhieu",
-    "đăng ký khai sinh cần giấy tờ gì",
-    "giờ làm việc của trung tâm",
-    "doi bang lai xe mat bao lau",
-    "cấp hộ chiếu nộp ở đâu",
-    "thủ tục đăng ký kết hôn",
-    "xin chào",
-    "/help",
-]
 BUTTONS = [
     "kb:cap-phieu-ly-lich-tu-phap:fee",
     "kb:cap-phieu-ly-lich-tu-phap:documents",
@@ -83,20 +74,6 @@ REPLY_P99_TARGET = 2.0  # the replies keep up with the offered rate (no growing 
 
 
 # --- helpers ------------------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def pct(values: Sequence[float], p: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(p / 100 * len(ordered)) - 1))]
 
 
 def rss_mib(pid: int) -> float:
@@ -834,24 +811,6 @@ async def outbox_faults(env: Env) -> None:
 
 
 # --- set-up -------------------------------------------------------------------------------------------
-
-
-async def admin_execute(admin_url: str, statement: str) -> None:
-    import asyncpg
-    from sqlalchemy.engine import make_url
-
-    url = make_url(admin_url)
-    conn = await asyncpg.connect(
-        host=url.host or "127.0.0.1",
-        port=url.port or 5432,
-        user=url.username or "postgres",
-        password=url.password,
-        database=url.database or "postgres",
-    )
-    try:
-        await conn.execute(statement)
-    finally:
-        await conn.close()
 
 
 async def seed(settings_env: dict[str, str]) -> list[str]:

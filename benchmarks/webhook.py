@@ -29,7 +29,6 @@ import argparse
 import asyncio
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -44,25 +43,10 @@ from urllib.parse import parse_qs
 import aiohttp
 from aiohttp import web
 
+from benchmarks.common import QUESTIONS, free_port, pct
+
 ROOT = Path(__file__).resolve().parents[1]
 SECRET = "bench-secret"
-QUESTIONS = [
-    "le phi ly lich tu phap bao nhieu",
-    "đăng ký khai sinh cần giấy tờ gì",
-    "giờ làm việc của trung tâm",
-    "doi bang lai xe mat bao lau",
-    "cấp hộ chiếu nộp ở đâu",
-    "thủ tục đăng ký kết hôn",
-    "xin chào",
-    "/help",
-]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def update(update_id: int, chat_id: int, text: str) -> dict[str, Any]:
@@ -198,13 +182,6 @@ def cpu_seconds(pid: int) -> float:
     """User + system CPU time of a process (Linux /proc), independent of what else the machine runs."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def pct(values: Sequence[float], p: float) -> float:
-    if not values:
-        return float("nan")
-    index = min(len(values) - 1, max(0, round(p / 100 * len(values)) - 1))
-    return values[index]
 
 
 async def wait_healthy(url: str, process: subprocess.Popen[bytes], timeout: float = 60) -> None:

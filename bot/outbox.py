@@ -3,7 +3,9 @@
 * One chat's messages go out in order, one at a time (`claim_due(in_order=True)`); a chat that waits
   (Telegram 429 `retry_after`, its own rate limit, back-off) holds up no other chat.
 * Rate limits live in the `StateStore`, so all replicas share them: an overall fixed window per channel
-  (`rate_per_second`) and a minimum spacing per recipient (`per_recipient_per_second`).
+  (`rate_per_second`) and a minimum spacing per recipient (`per_recipient_per_second`). A worker that
+  finds a channel's window full claims none of that channel's messages until it opens (a backlog of SMS
+  alerts holds up no chat reply), and wakes when the messages it put off fall due, not at the next poll.
 * A failed attempt is retried after an exponential back-off with jitter; after `OUTBOX_MAX_ATTEMPTS` the
   message is `failed` (counted in `/metrics`, listed by `GET /api/v1/outbox?status=failed`). A user who
   blocked the bot or cannot be reached makes the message `undeliverable` and the contact is marked.
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import heapq
 import logging
 import random
 import time
@@ -72,20 +75,23 @@ class RateLimiter:
         self.state = state
         self.clock = clock
 
-    async def wait_for(self, channel: str, recipient: str, overall: float | None, per_recipient: float | None) -> float:
-        """Take a sending slot: 0.0 when the message may go now, else the seconds to wait first."""
+    async def wait_for(
+        self, channel: str, recipient: str, overall: float | None, per_recipient: float | None
+    ) -> tuple[float, bool]:
+        """Take a sending slot: (0.0, False) when the message may go now, else the seconds to wait first
+        and whether it is the channel's overall window that is full (rather than this recipient's spacing)."""
         if per_recipient and per_recipient > 0:
             interval = 1.0 / per_recipient
             key = self.state.keys.build("outbox", "slot", channel, recipient)
             if not await self.state.set_if_absent(key, 1, ttl=interval):
-                return interval
+                return interval, False
         if overall and overall > 0:
             now = self.clock()
             window = int(now)
             key = self.state.keys.build("outbox", "rate", channel, window)
             if await self.state.incr(key, ttl=2.0) > overall:
-                return max(0.01, window + 1 - now)
-        return 0.0
+                return max(0.01, window + 1 - now), True
+        return 0.0, False
 
 
 @dataclass(frozen=True)
@@ -152,6 +158,12 @@ class OutboxWorker:
         self.margin = timedelta(seconds=min(LEASE_MARGIN_SECONDS, lease_seconds / 4))
         self._in_flight = asyncio.Semaphore(max(1, max_in_flight))
         self._wake = asyncio.Event()
+        # When the messages this worker put off or rescheduled fall due again (a heap, soonest first): an
+        # idle worker looks then rather than up to a whole poll interval later (a rate window opening, say).
+        self._due: list[datetime] = []
+        # Channels whose overall rate window is full, until when: not claimed meanwhile (a backlog of SMS
+        # alerts does not hold up chat replies, and is not rewritten row by row every second).
+        self._full: dict[str, datetime] = {}
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
 
@@ -192,7 +204,17 @@ class OutboxWorker:
                 await asyncio.sleep(self.poll_interval)
             if handled == 0 and not self._stopping:
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self.poll_interval)
+                    await asyncio.wait_for(self._wake.wait(), self._idle_timeout())
+
+    def _idle_timeout(self) -> float:
+        """How long an idle worker waits for a wake-up: the poll interval, or less when a message it put
+        off is due sooner."""
+        now = utcnow()
+        while self._due and self._due[0] <= now:
+            heapq.heappop(self._due)
+        if not self._due:
+            return self.poll_interval
+        return min(self.poll_interval, (self._due[0] - now).total_seconds())
 
     # --- one round -------------------------------------------------------------------------------
 
@@ -204,8 +226,12 @@ class OutboxWorker:
         replica that dies leaves only the messages actually in flight to be sent again.
         """
         senders = self.senders()
+        now = utcnow()
+        self._full = {channel: until for channel, until in self._full.items() if until > now}
         async with self.gate, self.sessionmaker.begin() as session:
-            rows = await claim_due(session, limit=self.batch_size, lease=self.lease, in_order=True)
+            rows = await claim_due(
+                session, limit=self.batch_size, lease=self.lease, in_order=True, skip_channels=list(self._full)
+            )
             claimed = [Claimed.of(row) for row in rows]
         if not claimed:
             return 0
@@ -241,15 +267,22 @@ class OutboxWorker:
             # Waited too long for a slot: a send now could outlive the lease and be repeated by another
             # worker. Hand it back instead (no attempt counted).
             return Verdict("defer", until=now)
+        full_until = self._full.get(row.channel)
+        if full_until is not None and full_until > now:  # another message of this batch found the window full
+            return Verdict("defer", until=full_until + timedelta(seconds=self.rng.uniform(0.0, 0.05)))
         try:
-            wait = await self.limiter.wait_for(
+            wait, window_full = await self.limiter.wait_for(
                 row.channel, row.recipient, sender.rate_per_second, sender.per_recipient_per_second
             )
         except Exception as exc:  # the shared rate limits are unreachable (Redis down): wait, don't flood
             log.warning("outbox: rate limits unavailable (%s); message %s waits", type(exc).__name__, row.id)
             return Verdict("defer", until=now + timedelta(seconds=self.rng.uniform(1.0, 2.0)))
         if wait > 0:
-            return Verdict("defer", until=now + timedelta(seconds=wait * self.rng.uniform(1.0, 1.1)))
+            until = now + timedelta(seconds=wait)
+            if window_full:
+                self._full[row.channel] = max(until, self._full.get(row.channel, until))
+                heapq.heappush(self._due, until)  # an idle worker looks again when the window opens
+            return Verdict("defer", until=until + timedelta(seconds=wait * self.rng.uniform(0.0, 0.1)))
         try:
             outcome = await asyncio.wait_for(sender.send(row.recipient, row.payload), self.send_timeout)
         except asyncio.CancelledError:
@@ -293,6 +326,7 @@ class OutboxWorker:
         while True:
             try:
                 await self._record(results)
+                self._note_due(results)
                 return
             except Exception as exc:
                 if not is_unavailable(exc) or utcnow() + timedelta(seconds=delay) >= deadline:
@@ -300,6 +334,11 @@ class OutboxWorker:
                 log.warning("outbox: storing %d verdicts failed (%s); trying again", len(results), type(exc).__name__)
                 await asyncio.sleep(delay)
                 delay = min(2.0, delay * 2)
+
+    def _note_due(self, results: list[tuple[Claimed, Verdict]]) -> None:
+        for _row, verdict in results:
+            if verdict.action in ("defer", "retry") and verdict.until is not None and len(self._due) < 10_000:
+                heapq.heappush(self._due, verdict.until)
 
     async def _record(self, results: list[tuple[Claimed, Verdict]]) -> None:
         async with self.gate, self.sessionmaker.begin() as session:

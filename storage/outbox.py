@@ -76,6 +76,7 @@ async def claim_due(
     limit: int,
     lease: timedelta,
     channels: Sequence[str] | None = None,
+    skip_channels: Sequence[str] = (),
     now: datetime | None = None,
     in_order: bool = False,
 ) -> list[OutboxMessage]:
@@ -83,7 +84,8 @@ async def claim_due(
 
     With `in_order`, a message is claimable only when no earlier message to the same recipient is still
     open (pending, deferred or being sent): one chat's messages go out in order, one at a time, while a
-    chat that is backing off (429, rate limit) holds up nobody else.
+    chat that is backing off (429, rate limit) holds up nobody else. `skip_channels` leaves out channels
+    whose rate window is full for now, so a backlog on one channel holds up no other.
     """
     now = now or utcnow()
     bind = session.bind
@@ -111,6 +113,8 @@ async def claim_due(
             )
         if channels:
             query = query.where(OutboxMessage.channel.in_(list(channels)))
+        if skip_channels:
+            query = query.where(OutboxMessage.channel.not_in(list(skip_channels)))
         if postgres:
             query = query.with_for_update(skip_locked=True, of=OutboxMessage)
         return query

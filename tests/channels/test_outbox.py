@@ -246,13 +246,51 @@ async def test_rate_limits_are_shared_through_the_state_store(app: web.Applicati
     state = app[keys.STATE]
     ticks = iter([1000.1, 1000.2, 1001.05])
     a, b = RateLimiter(state, clock=lambda: next(ticks)), RateLimiter(state, clock=lambda: 1000.5)
-    assert await a.wait_for("telegram", "1", overall=2, per_recipient=None) == 0
-    assert await b.wait_for("telegram", "2", overall=2, per_recipient=None) == 0
-    wait = await a.wait_for("telegram", "3", overall=2, per_recipient=None)
-    assert 0 < wait <= 1  # the window is full for both limiters
-    assert await a.wait_for("telegram", "3", overall=2, per_recipient=None) == 0  # next second
-    assert await a.wait_for("telegram", "9", overall=None, per_recipient=1) == 0
-    assert await b.wait_for("telegram", "9", overall=None, per_recipient=1) == 1.0
+    assert await a.wait_for("telegram", "1", overall=2, per_recipient=None) == (0, False)
+    assert await b.wait_for("telegram", "2", overall=2, per_recipient=None) == (0, False)
+    wait, window_full = await a.wait_for("telegram", "3", overall=2, per_recipient=None)
+    assert 0 < wait <= 1 and window_full  # the window is full for both limiters
+    assert await a.wait_for("telegram", "3", overall=2, per_recipient=None) == (0, False)  # next second
+    assert await a.wait_for("telegram", "9", overall=None, per_recipient=1) == (0, False)
+    assert await b.wait_for("telegram", "9", overall=None, per_recipient=1) == (1.0, False)  # that chat only
+
+
+async def test_a_full_window_on_one_channel_holds_up_no_other(app: web.Application) -> None:
+    import io
+
+    from bot.channels.console import ConsoleChannel
+
+    app[SENDERS]["telegram"].rate_per_second = 2.0
+    app[SENDERS]["console"] = ConsoleChannel(io.StringIO())
+    await put(app, *[(str(100 + n), "x") for n in range(30)])  # a backlog, older than the console message
+    async with app[keys.SESSIONMAKER].begin() as session:
+        await enqueue(session, [OutgoingMessage("c:1", "console", "terminal", Reply(text="kết quả").to_payload())])
+    before = utcnow()
+    w = worker(app, batch_size=10)
+    await w.run_once()  # ten of the backlog: one window's worth sent, the rest put off, the channel full
+    await w.run_once()  # so the next round passes the backlog by
+    rows = await outbox_rows(app)
+    assert [r.status for r in rows if r.channel == "console"] == ["sent"]
+    telegram = [r for r in rows if r.channel == "telegram"]
+    assert 1 <= sum(r.status == "sent" for r in telegram) <= 2 * 2  # two windows if the rounds straddle a second
+    assert all(r.attempts == 0 for r in telegram if r.status == "pending")
+    untouched = [r for r in telegram[10:] if r.status == "pending" and r.next_attempt_at <= before]
+    assert len(untouched) == 20  # the rest of the backlog was not claimed just to be put off
+
+
+async def test_messages_put_off_go_out_when_due_not_at_the_next_poll(
+    app: web.Application, fake_telegram: FakeTelegram
+) -> None:
+    app[SENDERS]["telegram"].rate_per_second = 3.0
+    await put(app, *[(str(200 + n), "x") for n in range(9)])
+    w = worker(app, poll_interval=60.0)  # an idle worker would otherwise look again only after a minute
+    w.start()
+    try:
+        await wait_until(lambda: len(fake_telegram.sent()) == 9, timeout=15)
+    finally:
+        await w.stop()
+    rows = await outbox_rows(app)
+    assert all(r.status == "sent" and r.attempts == 1 for r in rows)
 
 
 async def test_two_workers_send_each_message_once(

@@ -1,0 +1,53 @@
+"""What the benchmarks share: loopback ports, percentiles, the citizen questions they send, and statements run
+on a PostgreSQL server outside any database (CREATE/DROP DATABASE)."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Sequence
+
+# Mixed, as citizens write: with and without diacritics, a greeting and a command.
+QUESTIONS = [
+    "le phi ly lich tu phap bao nhieu",
+    "đăng ký khai sinh cần giấy tờ gì",
+    "giờ làm việc của trung tâm",
+    "doi bang lai xe mat bao lau",
+    "cấp hộ chiếu nộp ở đâu",
+    "thủ tục đăng ký kết hôn",
+    "xin chào",
+    "/help",
+]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def pct(values: Sequence[float], p: float) -> float:
+    """The p-th percentile (nearest rank) of `values`, in any order; NaN when there are none."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(p / 100 * len(ordered)) - 1))]
+
+
+async def admin_execute(url: str, statement: str) -> None:
+    """Run one statement on the server of `url` (its database, or `postgres`), outside a transaction."""
+    import asyncpg
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    conn = await asyncpg.connect(
+        host=parsed.host or "127.0.0.1",
+        port=parsed.port or 5432,
+        user=parsed.username or "postgres",
+        password=parsed.password,
+        database=parsed.database or "postgres",
+    )
+    try:
+        await conn.execute(statement)
+    finally:
+        await conn.close()
