@@ -32,6 +32,7 @@ from sqlalchemy import select
 from bot import keys
 from bot.api.dossiers import render_dossiers
 from bot.app import CLOCK
+from bot.authguard import count_failure, locked_out
 from bot.charts import Share, share_chart, trend_chart
 from bot.report_text import vi_int, vi_percent
 from bot.reports import (
@@ -192,6 +193,13 @@ async def login_page(request: web.Request) -> web.StreamResponse:
 async def login(request: web.Request) -> web.StreamResponse:
     if not _same_origin(request):
         return _render(request, "dashboard/login.html", {"error": "Yêu cầu không hợp lệ (khác nguồn)."}, 403)
+    wait = await locked_out(request)
+    if wait is not None:
+        minutes = max(1, (wait + 59) // 60)
+        error = f"Đã nhập sai khóa truy cập quá nhiều lần. Vui lòng thử lại sau {minutes} phút."
+        response = _render(request, "dashboard/login.html", {"error": error}, 429)
+        response.headers["Retry-After"] = str(wait)
+        return response
     form = await request.post()
     secret = str(form.get("api_key", "")).strip()
     principal = None
@@ -199,6 +207,7 @@ async def login(request: web.Request) -> web.StreamResponse:
         async with request.app[keys.SESSIONMAKER].begin() as db:
             principal = await authenticate(db, secret, now=request.app[CLOCK]())
     if principal is None:
+        await count_failure(request)
         return _render(request, "dashboard/login.html", {"error": "Khóa truy cập không đúng hoặc đã bị thu hồi."}, 401)
     if principal.role not in DASHBOARD_ROLES:
         return _render(

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy.exc import DataError, DBAPIError
 
 from bot import keys
+from bot.authguard import count_failure, locked_out
 from storage.apikeys import Principal, authenticate
 from storage.errors import DomainError, Forbidden, InvalidInput, PayloadTooLarge, is_unavailable
 
@@ -157,9 +158,15 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
     scheme, _, secret = header.partition(" ")
     if scheme.lower() != "bearer" or not secret.strip():
         return error_response(401, "unauthorized", "Send an API key as 'Authorization: Bearer <key>'")
+    wait = await locked_out(request)
+    if wait is not None:
+        response = error_response(429, "too_many_attempts", f"Too many wrong API keys; try again in {wait} s")
+        response.headers["Retry-After"] = str(wait)
+        return response
     async with request.app[keys.SESSIONMAKER].begin() as session:
         principal = await authenticate(session, secret.strip())
     if principal is None:
+        await count_failure(request)
         return error_response(401, "unauthorized", "The API key is unknown or revoked")
     request[keys.PRINCIPAL] = principal
     return await handler(request)

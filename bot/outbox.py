@@ -6,6 +6,9 @@
   (`rate_per_second`) and a minimum spacing per recipient (`per_recipient_per_second`). A worker that
   finds a channel's window full claims none of that channel's messages until it opens (a backlog of SMS
   alerts holds up no chat reply), and wakes when the messages it put off fall due, not at the next poll.
+* A worker claims the channels it has a sender for. A message on a channel no replica can send (not
+  configured anywhere) is claimed by any worker once it has waited `orphan_grace_seconds`, and so retried
+  and failed visibly rather than left pending.
 * A failed attempt is retried after an exponential back-off with jitter; after `OUTBOX_MAX_ATTEMPTS` the
   message is `failed` (counted in `/metrics`, listed by `GET /api/v1/outbox?status=failed`). A user who
   blocked the bot or cannot be reached makes the message `undeliverable` and the contact is marked.
@@ -141,6 +144,7 @@ class OutboxWorker:
         write_gate: AbstractAsyncContextManager[Any] | None = None,
         rng: random.Random | None = None,
         max_in_flight: int = 32,
+        orphan_grace_seconds: float = 120.0,
     ) -> None:
         self.sessionmaker = sessionmaker
         self.senders = senders
@@ -155,12 +159,14 @@ class OutboxWorker:
         self.gate = write_gate or contextlib.nullcontext()
         self.rng = rng or random.Random()
         self.send_timeout = min(SEND_TIMEOUT_SECONDS, lease_seconds / 2)
+        self.orphan_grace = timedelta(seconds=orphan_grace_seconds)
         self.margin = timedelta(seconds=min(LEASE_MARGIN_SECONDS, lease_seconds / 4))
         self._in_flight = asyncio.Semaphore(max(1, max_in_flight))
         self._wake = asyncio.Event()
         # When the messages this worker put off or rescheduled fall due again (a heap, soonest first): an
         # idle worker looks then rather than up to a whole poll interval later (a rate window opening, say).
         self._due: list[datetime] = []
+        self._looked_at = utcnow()  # the `now` of the last claim
         # Channels whose overall rate window is full, until when: not claimed meanwhile (a backlog of SMS
         # alerts does not hold up chat replies, and is not rewritten row by row every second).
         self._full: dict[str, datetime] = {}
@@ -209,12 +215,13 @@ class OutboxWorker:
     def _idle_timeout(self) -> float:
         """How long an idle worker waits for a wake-up: the poll interval, or less when a message it put
         off is due sooner."""
-        now = utcnow()
-        while self._due and self._due[0] <= now:
+        # Only what was due when the last round looked has been seen to: a message that fell due while
+        # that round's claim ran is still waiting, so look again at once.
+        while self._due and self._due[0] <= self._looked_at:
             heapq.heappop(self._due)
         if not self._due:
             return self.poll_interval
-        return min(self.poll_interval, (self._due[0] - now).total_seconds())
+        return max(0.0, min(self.poll_interval, (self._due[0] - utcnow()).total_seconds()))
 
     # --- one round -------------------------------------------------------------------------------
 
@@ -226,12 +233,27 @@ class OutboxWorker:
         replica that dies leaves only the messages actually in flight to be sent again.
         """
         senders = self.senders()
-        now = utcnow()
+        now = self._looked_at = utcnow()
         self._full = {channel: until for channel, until in self._full.items() if until > now}
+        own = [channel for channel in senders if channel not in self._full]
         async with self.gate, self.sessionmaker.begin() as session:
-            rows = await claim_due(
-                session, limit=self.batch_size, lease=self.lease, in_order=True, skip_channels=list(self._full)
-            )
+            rows = []
+            if own:
+                rows = await claim_due(
+                    session, limit=self.batch_size, lease=self.lease, in_order=True, channels=own, now=now
+                )
+            if len(rows) < self.batch_size:
+                # Channels this replica cannot send on are left to the replicas that can; what none of them
+                # took for a while is claimed here so that it fails visibly instead of waiting forever.
+                rows += await claim_due(
+                    session,
+                    limit=self.batch_size - len(rows),
+                    lease=self.lease,
+                    in_order=True,
+                    skip_channels=list(senders),
+                    now=now,
+                    due_before=now - self.orphan_grace,
+                )
             claimed = [Claimed.of(row) for row in rows]
         if not claimed:
             return 0

@@ -120,6 +120,13 @@ class Settings(BaseSettings):
     session_secret: SecretStr | None = None
     session_cookie_secure: bool = True
 
+    # --- API keys --------------------------------------------------------------------------------
+    # Wrong keys (API or dashboard sign-in) one client may present per window before it gets 429.
+    auth_fail_limit: int = 20
+    auth_fail_window_seconds: int = 600
+    # Proxies whose X-Forwarded-For names the client (nginx on this host by default).
+    trusted_proxies: str = "127.0.0.1,::1"
+
     @field_validator(
         "redis_url",
         "calendar_overrides_file",

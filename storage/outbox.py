@@ -78,6 +78,7 @@ async def claim_due(
     channels: Sequence[str] | None = None,
     skip_channels: Sequence[str] = (),
     now: datetime | None = None,
+    due_before: datetime | None = None,
     in_order: bool = False,
 ) -> list[OutboxMessage]:
     """Claim up to `limit` due messages for `lease`; another worker will not get them meanwhile.
@@ -85,9 +86,11 @@ async def claim_due(
     With `in_order`, a message is claimable only when no earlier message to the same recipient is still
     open (pending, deferred or being sent): one chat's messages go out in order, one at a time, while a
     chat that is backing off (429, rate limit) holds up nobody else. `skip_channels` leaves out channels
-    whose rate window is full for now, so a backlog on one channel holds up no other.
+    whose rate window is full for now, so a backlog on one channel holds up no other. `due_before` (default
+    `now`) claims only messages that have been due since then.
     """
     now = now or utcnow()
+    due_at = due_before or now
     bind = session.bind
     postgres = bind is not None and bind.dialect.name == "postgresql"
 
@@ -96,7 +99,7 @@ async def claim_due(
         # at `count` instead of sorting every due row.
         query = (
             select(OutboxMessage.id)
-            .where(OutboxMessage.status == status, OutboxMessage.next_attempt_at <= now)
+            .where(OutboxMessage.status == status, OutboxMessage.next_attempt_at <= due_at)
             .where((OutboxMessage.locked_until.is_(None)) | (OutboxMessage.locked_until < now))
             .order_by(OutboxMessage.next_attempt_at)
             .limit(count)
@@ -131,7 +134,7 @@ async def claim_due(
     await session.execute(
         update(OutboxMessage)
         .where(OutboxMessage.id.in_(ids))
-        .where(OutboxMessage.status.in_((PENDING, SENDING)), OutboxMessage.next_attempt_at <= now)
+        .where(OutboxMessage.status.in_((PENDING, SENDING)), OutboxMessage.next_attempt_at <= due_at)
         .where((OutboxMessage.locked_until.is_(None)) | (OutboxMessage.locked_until < now))
         .values(status=SENDING, locked_until=now + lease)
         .execution_options(synchronize_session=False)

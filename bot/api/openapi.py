@@ -20,6 +20,7 @@ def error_responses(*codes: int) -> dict[str, Any]:
         409: "Conflict",
         413: "Body too large",
         422: "Invalid field",
+        429: "Too many wrong API keys from this client (see Retry-After)",
         503: "Unavailable",
     }
     return {
@@ -57,14 +58,14 @@ BASE_COMPONENTS: dict[str, Any] = {
 def with_common_errors(paths: dict[str, Any]) -> dict[str, Any]:
     """Add the errors the middlewares can give on any operation, so no module has to remember them.
 
-    Every route can answer 400 (bad parameters), 401 (no key) and 503 (a backing service down); a route with a
-    path parameter can answer 404, one with a body 413.
+    Every route can answer 400 (bad parameters), 401 (no key), 429 (too many wrong keys) and 503 (a backing
+    service down); a route with a path parameter can answer 404, one with a body 413.
     """
     result: dict[str, Any] = {}
     for path, ops in paths.items():
         result[path] = {}
         for method, op in ops.items():
-            codes = [400, 401, 503]
+            codes = [400, 401, 429, 503]
             if "{" in path:
                 codes.append(404)
             if "requestBody" in op:

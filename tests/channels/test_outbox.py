@@ -195,7 +195,7 @@ async def test_bad_requests_fail_at_once(app: web.Application, fake_telegram: Fa
 async def test_a_channel_without_sender_retries_then_fails(app: web.Application) -> None:
     async with app[keys.SESSIONMAKER].begin() as session:
         await enqueue(session, [OutgoingMessage("z:1", "nowhere", "u1", {"text": "x"})])
-    w = worker(app, max_attempts=2)
+    w = worker(app, max_attempts=2, orphan_grace_seconds=0)
 
     async def failed() -> bool:
         return (await outbox_rows(app))[0].status == "failed"
@@ -203,6 +203,19 @@ async def test_a_channel_without_sender_retries_then_fails(app: web.Application)
     await drain(w, failed)
     [row] = await outbox_rows(app)
     assert "no sender for channel 'nowhere'" in (row.last_error or "")
+
+
+async def test_a_replica_without_the_channels_sender_leaves_its_messages_to_one_that_has_it(
+    app: web.Application, fake_telegram: FakeTelegram
+) -> None:
+    await put(app, ("42", "một"))
+    telegram = app[SENDERS]["telegram"]
+    lacking = worker(app, senders=lambda: {"console": telegram})  # a replica without Telegram configured
+    assert await lacking.run_once() == 0
+    [row] = await outbox_rows(app)
+    assert row.status == "pending" and row.attempts == 0
+    assert await worker(app).run_once() == 1
+    assert fake_telegram.texts(42) == ["một"]
 
 
 # --- order, rate limits, once only ----------------------------------------------------------------

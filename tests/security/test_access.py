@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from bot import keys
+from bot.settings import Settings
 from storage.apikeys import revoke_api_key
 
 ALL = frozenset({"admin", "officer", "integration"})
@@ -123,6 +124,12 @@ async def send(client: Any, method: str, call: Call, headers: dict[str, str]) ->
     if call.content_type:
         all_headers["Content-Type"] = call.content_type
     return await client.request(method, call.path, json=call.json, data=call.data, headers=all_headers)
+
+
+@pytest.fixture
+def settings(make_settings: Callable[..., Settings]) -> Settings:
+    # Hundreds of wrong keys from one client here: the limit on them has its own tests (test_auth_guard.py).
+    return make_settings(auth_fail_limit=1_000_000)
 
 
 @pytest.fixture
