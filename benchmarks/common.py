@@ -4,7 +4,9 @@ on a PostgreSQL server outside any database (CREATE/DROP DATABASE)."""
 from __future__ import annotations
 
 import socket
+import time
 from collections.abc import Sequence
+from typing import Any
 
 # Mixed, as citizens write: with and without diacritics, a greeting and a command.
 QUESTIONS = [
@@ -17,6 +19,20 @@ QUESTIONS = [
     "xin chào",
     "/help",
 ]
+
+
+def message_update(update_id: int, chat_id: int, text: str, first_name: str = "B") -> dict[str, Any]:
+    """A Telegram update: a private text message from `chat_id` (the chat is the user)."""
+    return {
+        "update_id": update_id,
+        "message": {
+            "message_id": update_id,
+            "date": int(time.time()),
+            "chat": {"id": chat_id, "type": "private", "first_name": first_name},
+            "from": {"id": chat_id, "is_bot": False, "first_name": first_name, "language_code": "vi"},
+            "text": text,
+        },
+    }
 
 
 def free_port() -> int:

@@ -54,7 +54,7 @@ from urllib.parse import parse_qs
 import aiohttp
 from aiohttp import web
 
-from benchmarks.common import QUESTIONS, admin_execute, free_port, pct
+from benchmarks.common import QUESTIONS, admin_execute, free_port, message_update, pct
 
 ROOT = Path(__file__).resolve().parents[1]
 SECRET = "resilience-secret"
@@ -81,19 +81,6 @@ def rss_mib(pid: int) -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return float("nan")
-
-
-def message_update(update_id: int, chat_id: int, text: str) -> dict[str, Any]:
-    return {
-        "update_id": update_id,
-        "message": {
-            "message_id": update_id,
-            "date": int(time.time()),
-            "chat": {"id": chat_id, "type": "private", "first_name": "R"},
-            "from": {"id": chat_id, "is_bot": False, "first_name": "R", "language_code": "vi"},
-            "text": text,
-        },
-    }
 
 
 def button_update(update_id: int, chat_id: int, data: str) -> dict[str, Any]:
@@ -395,9 +382,9 @@ class Traffic:
         self.next_id += 1
         uid = self.next_id
         if kind == "faq":
-            update = message_update(uid, uid, self.rng.choice(QUESTIONS))
+            update = message_update(uid, uid, self.rng.choice(QUESTIONS), "R")
         elif kind == "lookup":
-            update = message_update(uid, uid, self.rng.choice(self.codes))
+            update = message_update(uid, uid, self.rng.choice(self.codes), "R")
         else:
             update = button_update(uid, uid, self.rng.choice(BUTTONS))
         body = json.dumps(update).encode()

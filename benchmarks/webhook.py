@@ -43,23 +43,10 @@ from urllib.parse import parse_qs
 import aiohttp
 from aiohttp import web
 
-from benchmarks.common import QUESTIONS, free_port, pct
+from benchmarks.common import QUESTIONS, free_port, message_update, pct
 
 ROOT = Path(__file__).resolve().parents[1]
 SECRET = "bench-secret"
-
-
-def update(update_id: int, chat_id: int, text: str) -> dict[str, Any]:
-    return {
-        "update_id": update_id,
-        "message": {
-            "message_id": update_id,
-            "date": int(time.time()),
-            "chat": {"id": chat_id, "type": "private", "first_name": "B"},
-            "from": {"id": chat_id, "is_bot": False, "first_name": "B", "language_code": "vi"},
-            "text": text,
-        },
-    }
 
 
 # --- a lean fake Bot API in its own process, timing each reply ---------------------------------------
@@ -217,7 +204,9 @@ async def load(
     updates are offered at `rate` a second (at most `concurrency` in flight), which shows the
     acknowledgement latency a server has below its limit.
     """
-    updates = [update(first_id + n, 10_000_000 + first_id + n, questions[n % len(questions)]) for n in range(count)]
+    updates = [
+        message_update(first_id + n, 10_000_000 + first_id + n, questions[n % len(questions)]) for n in range(count)
+    ]
     bodies = [json.dumps(u).encode() for u in updates]
     ack: list[float] = []
     posted_at: dict[str, float] = {}
