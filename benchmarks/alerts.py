@@ -10,7 +10,8 @@ Run `python -m benchmarks.alerts [--url postgresql+asyncpg://postgres@127.0.0.1/
 2. Outbox drain. Messages are queued on the `telegram` channel and drained by the outbox worker
    (`bot/outbox.py`, the channels feature) against a fake Bot API on 127.0.0.1 that answers 429 when
    more than the allowed rate arrives; the achieved rate is printed as a share of the allowed rate
-   (target ≥ 90 % with zero 429s). Skipped, with the reason, when the outbox worker is not in this build.
+   (target ≥ 90 % with zero 429s and at most rate + 1 messages in any sliding second). Skipped, with the
+   reason, when the outbox worker is not in this build.
 """
 
 from __future__ import annotations
@@ -290,9 +291,10 @@ async def drain(url: str, channel: str, messages: int, rate: int) -> dict[str, A
         await admin_execute(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     accepted = platform.accepted
     span = accepted[-1] - accepted[0] if len(accepted) > 1 else float("nan")
-    # Messages per wall-clock second touched, first to last: a sender that bursts at the start of each
-    # second is not flattered by where the first and last bursts fall.
-    seconds = int(accepted[-1]) - int(accepted[0]) + 1 if accepted else 1
+    # Messages per second over the span first to last, plus one interval (a sender pacing exactly at the
+    # rate scores 100 %). A sender that bursts could look better than it is, so the target also bounds the
+    # most messages in any sliding second (`max_window`).
+    seconds = span + 1 / rate if len(accepted) > 1 else 1.0
     achieved = len(accepted) / seconds
     return {
         "channel": channel,
@@ -310,17 +312,22 @@ async def drain(url: str, channel: str, messages: int, rate: int) -> dict[str, A
 
 def print_drain(result: dict[str, Any]) -> None:
     share = result["achieved"] / result["rate"] * 100
-    met = share >= 90 and result["refused"] == 0 and result["delivered"] == result["messages"]
+    met = (
+        share >= 90
+        and result["refused"] == 0
+        and result["delivered"] == result["messages"]
+        and result["max_window"] <= result["rate"] + 1
+    )
     print(
         f"outbox drain on {result['channel']}: {result['delivered']}/{result['messages']} delivered "
         f"({result['sent_rows']} rows marked sent) in {result['span']:.1f} s"
     )
     print(
-        f"  {result['achieved']:.1f} msg/s ({result['delivered']} over {result['seconds']} clock seconds) of "
+        f"  {result['achieved']:.1f} msg/s ({result['delivered']} over {result['seconds']:.1f} s) of "
         f"{result['rate']} allowed = {share:.0f} %, "
         f"{result['refused']} refused with 429, at most {result['max_window']} in any sliding second"
     )
-    print(f"  target ≥ 90 % with zero 429s: {'met' if met else 'NOT met'}")
+    print(f"  target ≥ 90 %, zero 429s, at most rate + 1 in any sliding second: {'met' if met else 'NOT met'}")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -2,10 +2,11 @@
 
 * One chat's messages go out in order, one at a time (`claim_due(in_order=True)`); a chat that waits
   (Telegram 429 `retry_after`, its own rate limit, back-off) holds up no other chat.
-* Rate limits live in the `StateStore`, so all replicas share them: an overall fixed window per channel
-  (`rate_per_second`) and a minimum spacing per recipient (`per_recipient_per_second`). A worker that
-  finds a channel's window full claims none of that channel's messages until it opens (a backlog of SMS
-  alerts holds up no chat reply), and wakes when the messages it put off fall due, not at the next poll.
+* Rate limits live in the `StateStore`, so all replicas share them: an overall pace per channel
+  (`rate_per_second`, messages spaced evenly, booked up to a second ahead) and a minimum spacing per
+  recipient (`per_recipient_per_second`). A worker that finds a channel booked up claims none of that
+  channel's messages until slots free up (a backlog of SMS alerts holds up no chat reply), and wakes when
+  the messages it put off fall due, not at the next poll.
 * A worker claims the channels it has a sender for. A message on a channel no replica can send (not
   configured anywhere) is claimed by any worker once it has waited `orphan_grace_seconds`, and so retried
   and failed visibly rather than left pending.
@@ -71,30 +72,52 @@ def backoff_delay(attempt: int, base: float, cap: float, rng: random.Random | No
     return delay / 2 + rng.uniform(0, delay / 2)
 
 
+# How far ahead the overall pace of a channel may be booked: a message whose slot is within this waits for it
+# in the worker; beyond it the message is put off (and rewritten) instead.
+PACING_HORIZON_SECONDS = 1.0
+# Messages are paced this much under the configured rate: a send leaves a few milliseconds late or early,
+# and exactly at the rate that jitter puts one too many into some second of the platform's count.
+PACING_HEADROOM = 0.97
+
+
+@dataclass(frozen=True)
+class Slot:
+    """The rate limiter's answer for one message."""
+
+    send_in: float = 0.0  # a slot is reserved: send after this many seconds
+    retry_in: float | None = None  # no slot: put the message off this long
+    channel_full: bool = False  # ... because the channel's pace is booked up (not this recipient's spacing)
+
+
 class RateLimiter:
-    """Shared rate limits: an overall per-channel window and a minimum spacing per recipient."""
+    """Shared rate limits: an overall pace per channel and a minimum spacing per recipient.
+
+    The overall limit paces messages `1 / rate_per_second` apart (GCRA in the state store), so no sliding
+    second ever holds more than the rate, across any number of replicas — unlike a fixed one-second window,
+    which lets up to twice the rate through around each window edge.
+    """
 
     def __init__(self, state: StateStore, clock: Callable[[], float] = time.time) -> None:
         self.state = state
         self.clock = clock
 
-    async def wait_for(
-        self, channel: str, recipient: str, overall: float | None, per_recipient: float | None
-    ) -> tuple[float, bool]:
-        """Take a sending slot: (0.0, False) when the message may go now, else the seconds to wait first
-        and whether it is the channel's overall window that is full (rather than this recipient's spacing)."""
+    async def wait_for(self, channel: str, recipient: str, overall: float | None, per_recipient: float | None) -> Slot:
+        """Take a sending slot for one message to `recipient` on `channel`."""
         if per_recipient and per_recipient > 0:
             interval = 1.0 / per_recipient
             key = self.state.keys.build("outbox", "slot", channel, recipient)
             if not await self.state.set_if_absent(key, 1, ttl=interval):
-                return interval, False
+                return Slot(retry_in=interval)
         if overall and overall > 0:
-            now = self.clock()
-            window = int(now)
-            key = self.state.keys.build("outbox", "rate", channel, window)
-            if await self.state.incr(key, ttl=2.0) > overall:
-                return max(0.01, window + 1 - now), True
-        return 0.0, False
+            key = self.state.keys.build("outbox", "pace", channel)
+            reserved, delay = await self.state.reserve_slot(
+                key, interval=1.0 / (overall * PACING_HEADROOM), horizon=PACING_HORIZON_SECONDS, now=self.clock()
+            )
+            if not reserved:
+                # Booked `delay` ahead: come back when little of that is left, to book the next stretch.
+                return Slot(retry_in=max(0.05, delay - 0.1), channel_full=True)
+            return Slot(send_in=delay)
+        return Slot()
 
 
 @dataclass(frozen=True)
@@ -275,36 +298,58 @@ class OutboxWorker:
         return len(claimed)
 
     async def _bounded_attempt(self, row: Claimed, sender: Sender | None) -> Verdict:
-        # A batch's attempts overlap, but not all at once: the state store and the platforms have
-        # connection pools (redis-py refuses a command beyond its pool instead of waiting).
-        async with self._in_flight:
-            return await self._attempt(row, sender)
+        """Never raises: whatever happens becomes a verdict.
 
-    async def _attempt(self, row: Claimed, sender: Sender | None) -> Verdict:
-        """Never raises: whatever happens becomes a verdict."""
+        A batch's attempts overlap, but not all at once: the state store and the platforms have connection
+        pools (redis-py refuses a command beyond its pool instead of waiting). Waiting for a reserved slot
+        happens outside that bound, so a paced channel does not hold up the others.
+        """
+        async with self._in_flight:
+            ready = await self._take_slot(row, sender)
+        if isinstance(ready, Verdict):
+            return ready
+        assert sender is not None
+        if ready > 0:
+            await asyncio.sleep(ready)
+        async with self._in_flight:
+            return await self._send(row, sender)
+
+    async def _take_slot(self, row: Claimed, sender: Sender | None) -> Verdict | float:
+        """The seconds until this message may go (a slot is reserved for it), or why it does not go now."""
         now = utcnow()
         if sender is None:
             return self._retry_verdict(row, now, f"no sender for channel {row.channel!r}", None)
-        if row.lease_until - now < timedelta(seconds=self.send_timeout) + self.margin:
-            # Waited too long for a slot: a send now could outlive the lease and be repeated by another
-            # worker. Hand it back instead (no attempt counted).
+        if self._too_late(row, now):
             return Verdict("defer", until=now)
         full_until = self._full.get(row.channel)
-        if full_until is not None and full_until > now:  # another message of this batch found the window full
+        if full_until is not None and full_until > now:  # another message of this batch found the pace booked up
             return Verdict("defer", until=full_until + timedelta(seconds=self.rng.uniform(0.0, 0.05)))
         try:
-            wait, window_full = await self.limiter.wait_for(
+            slot = await self.limiter.wait_for(
                 row.channel, row.recipient, sender.rate_per_second, sender.per_recipient_per_second
             )
         except Exception as exc:  # the shared rate limits are unreachable (Redis down): wait, don't flood
             log.warning("outbox: rate limits unavailable (%s); message %s waits", type(exc).__name__, row.id)
             return Verdict("defer", until=now + timedelta(seconds=self.rng.uniform(1.0, 2.0)))
-        if wait > 0:
-            until = now + timedelta(seconds=wait)
-            if window_full:
+        if slot.retry_in is not None:
+            until = now + timedelta(seconds=slot.retry_in)
+            if slot.channel_full:
                 self._full[row.channel] = max(until, self._full.get(row.channel, until))
-                heapq.heappush(self._due, until)  # an idle worker looks again when the window opens
-            return Verdict("defer", until=until + timedelta(seconds=wait * self.rng.uniform(0.0, 0.1)))
+                heapq.heappush(self._due, until)  # an idle worker looks again when slots free up
+            return Verdict("defer", until=until + timedelta(seconds=slot.retry_in * self.rng.uniform(0.0, 0.1)))
+        if row.lease_until - now < timedelta(seconds=slot.send_in + self.send_timeout) + self.margin:
+            return Verdict("defer", until=now + timedelta(seconds=slot.send_in))  # the slot goes unused
+        return slot.send_in
+
+    def _too_late(self, row: Claimed, now: datetime) -> bool:
+        """Waited too long to start: a send now could outlive the lease and be repeated by another worker.
+        Such a message is handed back instead (no attempt counted)."""
+        return row.lease_until - now < timedelta(seconds=self.send_timeout) + self.margin
+
+    async def _send(self, row: Claimed, sender: Sender) -> Verdict:
+        now = utcnow()
+        if self._too_late(row, now):
+            return Verdict("defer", until=now)
         try:
             outcome = await asyncio.wait_for(sender.send(row.recipient, row.payload), self.send_timeout)
         except asyncio.CancelledError:
@@ -448,4 +493,4 @@ def senders_of(app: web.Application) -> Callable[[], dict[str, Sender]]:
     return current
 
 
-__all__ = ["OUTBOX_STATUSES", "OutboxWorker", "RateLimiter", "backoff_delay", "list_outbox", "senders_of"]
+__all__ = ["OUTBOX_STATUSES", "OutboxWorker", "RateLimiter", "Slot", "backoff_delay", "list_outbox", "senders_of"]

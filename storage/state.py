@@ -54,6 +54,12 @@ class StateStore(ABC):
         """Increment a counter; the first increment starts its `ttl` window (fixed-window rate limits)."""
 
     @abstractmethod
+    async def reserve_slot(self, key: str, interval: float, horizon: float, now: float) -> tuple[bool, float]:
+        """Pace events `interval` seconds apart (GCRA): reserve the next free slot when it is less than
+        `horizon` seconds ahead of `now` (epoch seconds). Returns (True, seconds until the reserved slot) or
+        (False, seconds until the last slot reserved so far) — nothing is reserved then."""
+
+    @abstractmethod
     async def release_if_value(self, key: str, value: JsonValue) -> bool:
         """Delete `key` only while it still holds `value` (release a lock this holder owns)."""
 
@@ -126,6 +132,14 @@ class MemoryStateStore(StateStore):
         self._data[key] = (json.dumps(count), self._data[key][1])
         return count
 
+    async def reserve_slot(self, key: str, interval: float, horizon: float, now: float) -> tuple[bool, float]:
+        raw = self._live(key)
+        slot = max(float(json.loads(raw)) if raw is not None else now, now)
+        if slot - now >= horizon:
+            return False, slot - now
+        self._data[key] = (json.dumps(slot + interval), self._expiry(slot + interval - now + 1.0))
+        return True, slot - now
+
     async def release_if_value(self, key: str, value: JsonValue) -> bool:
         raw = self._live(key)
         if raw is not None and json.loads(raw) == value:
@@ -144,6 +158,16 @@ _INCR_SCRIPT = """
 local n = redis.call('incr', KEYS[1])
 if n == 1 then redis.call('pexpire', KEYS[1], ARGV[1]) end
 return n
+"""
+
+# KEYS[1] holds the next free slot (epoch seconds); ARGV: interval, horizon, now.
+_SLOT_SCRIPT = """
+local interval, horizon, now = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local slot = tonumber(redis.call('get', KEYS[1]) or '0')
+if slot < now then slot = now end
+if slot - now >= horizon then return {0, tostring(slot - now)} end
+redis.call('set', KEYS[1], string.format('%.6f', slot + interval), 'PX', math.ceil((slot + interval - now + 1) * 1000))
+return {1, tostring(slot - now)}
 """
 
 
@@ -178,6 +202,10 @@ class RedisStateStore(StateStore):
 
     async def incr(self, key: str, ttl: float) -> int:
         return int(await self.redis.eval(_INCR_SCRIPT, 1, key, str(max(1, int(ttl * 1000)))))
+
+    async def reserve_slot(self, key: str, interval: float, horizon: float, now: float) -> tuple[bool, float]:
+        reserved, delay = await self.redis.eval(_SLOT_SCRIPT, 1, key, repr(interval), repr(horizon), repr(now))
+        return bool(reserved), float(delay)
 
     async def release_if_value(self, key: str, value: JsonValue) -> bool:
         result = await self.redis.eval(_RELEASE_SCRIPT, 1, key, json.dumps(value))

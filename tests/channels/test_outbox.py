@@ -19,7 +19,7 @@ from bot import keys
 from bot.app import create_app
 from bot.channels.base import SENDERS
 from bot.inbox import WRITE_GATE
-from bot.outbox import OutboxWorker, RateLimiter, backoff_delay, senders_of
+from bot.outbox import PACING_HEADROOM, OutboxWorker, RateLimiter, Slot, backoff_delay, senders_of
 from bot.settings import Settings
 from handlers.base import Button, Reply
 from storage.apikeys import create_api_key
@@ -257,15 +257,37 @@ async def test_overall_rate_limit_defers_the_excess(app: web.Application, fake_t
 
 async def test_rate_limits_are_shared_through_the_state_store(app: web.Application) -> None:
     state = app[keys.STATE]
-    ticks = iter([1000.1, 1000.2, 1001.05])
-    a, b = RateLimiter(state, clock=lambda: next(ticks)), RateLimiter(state, clock=lambda: 1000.5)
-    assert await a.wait_for("telegram", "1", overall=2, per_recipient=None) == (0, False)
-    assert await b.wait_for("telegram", "2", overall=2, per_recipient=None) == (0, False)
-    wait, window_full = await a.wait_for("telegram", "3", overall=2, per_recipient=None)
-    assert 0 < wait <= 1 and window_full  # the window is full for both limiters
-    assert await a.wait_for("telegram", "3", overall=2, per_recipient=None) == (0, False)  # next second
-    assert await a.wait_for("telegram", "9", overall=None, per_recipient=1) == (0, False)
-    assert await b.wait_for("telegram", "9", overall=None, per_recipient=1) == (1.0, False)  # that chat only
+    # Two limiters (two replicas) pacing one channel at 2 per second, booked up to a second ahead.
+    a, b = RateLimiter(state, clock=lambda: 1000.0), RateLimiter(state, clock=lambda: 1000.1)
+    interval = 1 / (2 * PACING_HEADROOM)  # a little over ½ s
+    assert await a.wait_for("telegram", "1", overall=2, per_recipient=None) == Slot(send_in=0.0)
+    second = await b.wait_for("telegram", "2", overall=2, per_recipient=None)
+    assert second.retry_in is None and second.send_in == pytest.approx(interval - 0.1, abs=1e-5)  # after a's
+    third = await a.wait_for("telegram", "3", overall=2, per_recipient=None)
+    assert third.channel_full and third.retry_in is not None and 0 < third.retry_in <= 1  # booked up for both
+    later = RateLimiter(state, clock=lambda: 1000.9)
+    third = await later.wait_for("telegram", "3", overall=2, per_recipient=None)
+    assert third == Slot(send_in=pytest.approx(2 * interval - 0.9, abs=1e-5))  # Redis keeps microseconds
+    assert await a.wait_for("telegram", "9", overall=None, per_recipient=1) == Slot()
+    spaced = await b.wait_for("telegram", "9", overall=None, per_recipient=1)
+    assert spaced == Slot(retry_in=1.0) and not spaced.channel_full  # that chat only
+
+
+async def test_the_overall_rate_holds_in_every_sliding_second(
+    app: web.Application, fake_telegram: FakeTelegram
+) -> None:
+    app[SENDERS]["telegram"].rate_per_second = 5.0
+    await put(app, *[(str(300 + n), "x") for n in range(15)])
+    w = worker(app)
+    w.start()
+    try:
+        await wait_until(lambda: len(fake_telegram.sent()) == 15, timeout=15)
+    finally:
+        await w.stop()
+    times = sorted(call.at for call in fake_telegram.sent())
+    # A fixed one-second window lets up to 10 through around its edge; paced, no second holds more than 5
+    # (one more allowed for the request that lands exactly on the boundary).
+    assert max(sum(t <= x < t + 1.0 for x in times) for t in times) <= 6
 
 
 async def test_a_full_window_on_one_channel_holds_up_no_other(app: web.Application) -> None:

@@ -21,6 +21,7 @@ class Call:
     files: dict[str, bytes] = field(default_factory=dict)
     status: int = 200
     error: Any = None  # what the fake answered instead of success (status code or platform error code)
+    at: float = field(default_factory=time.monotonic)  # when it arrived
 
     @property
     def ok(self) -> bool:

@@ -55,6 +55,24 @@ class TestStateStoreContract:
         await asyncio.sleep(0.12)
         assert await store.acquire_lock("lease", ttl=10) is not None
 
+    async def test_reserve_slot_paces_events_and_refuses_beyond_the_horizon(self, store: StateStore) -> None:
+        key, now = store.keys.build("pace", "telegram"), 1_000_000.0
+        # 4 per second, slots reserved up to 1 s ahead: four go (at 0, ¼, ½, ¾ s), the fifth is refused.
+        results = [await store.reserve_slot(key, interval=0.25, horizon=1.0, now=now) for _ in range(5)]
+        assert [r[0] for r in results] == [True, True, True, True, False]
+        assert [round(r[1], 6) for r in results] == [0.0, 0.25, 0.5, 0.75, 1.0]
+        # Later the slots behind the clock are gone: the next one is at `now`, not in the past.
+        assert await store.reserve_slot(key, interval=0.25, horizon=1.0, now=now + 0.6) == (True, pytest.approx(0.4))
+        assert await store.reserve_slot(key, interval=0.25, horizon=1.0, now=now + 10) == (True, 0.0)
+        # Any one-second span holds at most 4 reserved slots, however the calls are spread.
+        other, slots = store.keys.build("pace", "sms"), []
+        for step in range(40):
+            t = now + step * 0.1
+            ok, delay = await store.reserve_slot(other, interval=0.25, horizon=1.0, now=t)
+            if ok:
+                slots.append(t + delay)
+        assert max(sum(s <= x < s + 1.0 for x in slots) for s in slots) == 4
+
     async def test_rate_limit_fixed_window(self, store: StateStore) -> None:
         results = [await store.hit_rate_limit("lookup:chat1", limit=3, window_seconds=60) for _ in range(5)]
         assert results == [False, False, False, True, True]
