@@ -187,10 +187,10 @@ class OutboxWorker:
         self._in_flight = asyncio.Semaphore(max(1, max_in_flight))
         self._wake = asyncio.Event()
         # When the messages this worker put off or rescheduled fall due again (a heap, soonest first): an
-        # idle worker looks then rather than up to a whole poll interval later (a rate window opening, say).
+        # idle worker looks then rather than up to a whole poll interval later (slots freeing up, say).
         self._due: list[datetime] = []
         self._looked_at = utcnow()  # the `now` of the last claim
-        # Channels whose overall rate window is full, until when: not claimed meanwhile (a backlog of SMS
+        # Channels whose overall pace is booked up, until when: not claimed meanwhile (a backlog of SMS
         # alerts does not hold up chat replies, and is not rewritten row by row every second).
         self._full: dict[str, datetime] = {}
         self._stopping = False
@@ -335,16 +335,16 @@ class OutboxWorker:
             until = now + timedelta(seconds=slot.retry_in)
             if slot.channel_full:
                 self._full[row.channel] = max(until, self._full.get(row.channel, until))
-                heapq.heappush(self._due, until)  # an idle worker looks again when slots free up
+                self._remember_due(until)  # an idle worker looks again when slots free up
             return Verdict("defer", until=until + timedelta(seconds=slot.retry_in * self.rng.uniform(0.0, 0.1)))
-        if row.lease_until - now < timedelta(seconds=slot.send_in + self.send_timeout) + self.margin:
+        if self._too_late(row, now, wait=slot.send_in):
             return Verdict("defer", until=now + timedelta(seconds=slot.send_in))  # the slot goes unused
         return slot.send_in
 
-    def _too_late(self, row: Claimed, now: datetime) -> bool:
-        """Waited too long to start: a send now could outlive the lease and be repeated by another worker.
-        Such a message is handed back instead (no attempt counted)."""
-        return row.lease_until - now < timedelta(seconds=self.send_timeout) + self.margin
+    def _too_late(self, row: Claimed, now: datetime, wait: float = 0.0) -> bool:
+        """Waited too long to start: a send `wait` seconds from now could outlive the lease and be repeated
+        by another worker. Such a message is handed back instead (no attempt counted)."""
+        return row.lease_until - now < timedelta(seconds=wait + self.send_timeout) + self.margin
 
     async def _send(self, row: Claimed, sender: Sender) -> Verdict:
         now = utcnow()
@@ -404,8 +404,12 @@ class OutboxWorker:
 
     def _note_due(self, results: list[tuple[Claimed, Verdict]]) -> None:
         for _row, verdict in results:
-            if verdict.action in ("defer", "retry") and verdict.until is not None and len(self._due) < 10_000:
-                heapq.heappush(self._due, verdict.until)
+            if verdict.action in ("defer", "retry") and verdict.until is not None:
+                self._remember_due(verdict.until)
+
+    def _remember_due(self, moment: datetime) -> None:
+        if len(self._due) < 10_000:  # beyond that, the poll interval will do
+            heapq.heappush(self._due, moment)
 
     async def _record(self, results: list[tuple[Claimed, Verdict]]) -> None:
         async with self.gate, self.sessionmaker.begin() as session:
