@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 from typing import Literal
 
@@ -155,6 +156,17 @@ class Settings(BaseSettings):
         """An empty variable in `.env` means "not configured", not an empty string."""
         if isinstance(value, str) and not value.strip():
             return None
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies_are_addresses(cls, value: str) -> str:
+        """Addresses or networks separated by commas or spaces; a typo stops the start, not each request."""
+        for part in value.replace(",", " ").split():
+            try:
+                ipaddress.ip_network(part, strict=False)
+            except ValueError:
+                raise ValueError(f"{part!r} is not an IP address or network") from None
         return value
 
     @property

@@ -30,6 +30,17 @@ def test_help_lists_the_commands(capsys: Any) -> None:
 
 
 @pytest.mark.usefixtures("env")
+def test_a_wrong_setting_is_named_without_a_traceback(capsys: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PORT", "tám nghìn")
+    monkeypatch.setenv("TRUSTED_PROXIES", "127.0.0.1,nginx")
+    assert main(["db", "upgrade"]) == 2
+    err = capsys.readouterr().err
+    assert "configuration is not valid" in err and "Traceback" not in err
+    assert "PORT: Input should be a valid integer" in err
+    assert "TRUSTED_PROXIES: Value error, 'nginx' is not an IP address or network" in err
+
+
+@pytest.mark.usefixtures("env")
 def test_db_upgrade_demo_is_idempotent(capsys: Any) -> None:
     assert main(["db", "upgrade"]) == 0
     assert "schema at revision" in capsys.readouterr().out

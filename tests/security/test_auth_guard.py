@@ -93,3 +93,9 @@ async def test_the_budget_is_shared_by_the_replicas(
         for n in range(LIMIT + 1)
     ]
     assert statuses == [401] * LIMIT + [429]
+
+
+def test_a_bad_trusted_proxies_value_stops_the_start(make_settings: Callable[..., Settings]) -> None:
+    with pytest.raises(ValueError, match="'nginx' is not an IP address"):
+        make_settings(trusted_proxies="127.0.0.1, nginx")
+    assert make_settings(trusted_proxies="10.0.0.0/8 ::1").trusted_proxies == "10.0.0.0/8 ::1"
