@@ -31,12 +31,11 @@ from sqlalchemy import func, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from benchmarks.common import admin_execute
 from bot.app import catalogue_specs, create_calendar, load_knowledge
 from bot.settings import Settings
 from storage.alerts import alert_window, compute_alerts
 from storage.catalogue import sync_catalogue
-from storage.db import create_engine, create_sessionmaker
+from storage.db import create_engine, create_sessionmaker, run_on_server
 from storage.migrate import upgrade
 from storage.models import OutboxMessage
 from storage.outbox import OutgoingMessage, enqueue
@@ -139,7 +138,7 @@ async def time_alerts(engine: AsyncEngine, day: date, repeat: int) -> dict[str, 
 
 async def run_alerts(url: str, n: int, repeat: int, keep: bool) -> None:
     name = f"motcua_bench_{uuid.uuid4().hex[:8]}"
-    await admin_execute(url, f'CREATE DATABASE "{name}"')
+    await run_on_server(url, f'CREATE DATABASE "{name}"')
     bench_url = make_url(url).set(database=name).render_as_string(hide_password=False)
     engine = create_engine(bench_url)
     now = datetime.now(UTC)
@@ -151,7 +150,7 @@ async def run_alerts(url: str, n: int, repeat: int, keep: bool) -> None:
     finally:
         await engine.dispose()
         if not keep:
-            await admin_execute(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            await run_on_server(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     timings = result["timings"]
     alerts = result["alerts"]
     print(f"officer alerts over {n:,} dossiers ({result['open']:,} open) in PostgreSQL, {len(alerts)} departments:")
@@ -245,7 +244,7 @@ async def drain(url: str, channel: str, messages: int, rate: int) -> dict[str, A
     await site.start()
     port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
     name = f"motcua_bench_{uuid.uuid4().hex[:8]}"
-    await admin_execute(url, f'CREATE DATABASE "{name}"')
+    await run_on_server(url, f'CREATE DATABASE "{name}"')
     bench_url = make_url(url).set(database=name).render_as_string(hide_password=False)
     settings = Settings(  # type: ignore[call-arg]
         _env_file=None,
@@ -288,7 +287,7 @@ async def drain(url: str, channel: str, messages: int, rate: int) -> dict[str, A
     finally:
         await engine.dispose()
         await runner.cleanup()
-        await admin_execute(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await run_on_server(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     accepted = platform.accepted
     span = accepted[-1] - accepted[0] if len(accepted) > 1 else float("nan")
     # Messages per second over the span first to last, plus one interval (a sender pacing exactly at the

@@ -1,5 +1,5 @@
-"""What the benchmarks share: loopback ports, percentiles, the citizen questions they send, and statements run
-on a PostgreSQL server outside any database (CREATE/DROP DATABASE)."""
+"""What the benchmarks share: loopback ports, percentiles, the citizen questions and Telegram updates they send.
+(Scratch databases are made with `storage.db.run_on_server`, as the tests make theirs.)"""
 
 from __future__ import annotations
 
@@ -48,22 +48,3 @@ def pct(values: Sequence[float], p: float) -> float:
         return float("nan")
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, max(0, round(p / 100 * len(ordered)) - 1))]
-
-
-async def admin_execute(url: str, statement: str) -> None:
-    """Run one statement on the server of `url` (its database, or `postgres`), outside a transaction."""
-    import asyncpg
-    from sqlalchemy.engine import make_url
-
-    parsed = make_url(url)
-    conn = await asyncpg.connect(
-        host=parsed.host or "127.0.0.1",
-        port=parsed.port or 5432,
-        user=parsed.username or "postgres",
-        password=parsed.password,
-        database=parsed.database or "postgres",
-    )
-    try:
-        await conn.execute(statement)
-    finally:
-        await conn.close()

@@ -31,11 +31,10 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from benchmarks.common import admin_execute
 from bot.app import catalogue_specs, load_knowledge
 from bot.settings import Settings
 from storage.catalogue import sync_catalogue
-from storage.db import create_engine, create_sessionmaker
+from storage.db import create_engine, create_sessionmaker, run_on_server
 from storage.migrate import upgrade
 from storage.reports import Period, compute_summary, monthly_trend
 
@@ -237,13 +236,13 @@ async def run(url: str, n: int, repeat: int, keep: bool, database: str | None) -
     bench_url = make_url(url).set(database=name).render_as_string(hide_password=False)
     created = False
     if database is None:
-        await admin_execute(url, f'CREATE DATABASE "{name}"')
+        await run_on_server(url, f'CREATE DATABASE "{name}"')
         created = True
     else:
         try:
-            await admin_execute(bench_url, "SELECT 1")
+            await run_on_server(bench_url, "SELECT 1")
         except Exception:  # the named database does not exist yet
-            await admin_execute(url, f'CREATE DATABASE "{name}"')
+            await run_on_server(url, f'CREATE DATABASE "{name}"')
             created = True
     engine = create_engine(bench_url)
     try:
@@ -259,7 +258,7 @@ async def run(url: str, n: int, repeat: int, keep: bool, database: str | None) -
     finally:
         await engine.dispose()
         if not keep and database is None:
-            await admin_execute(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            await run_on_server(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     if keep or database is not None:
         print(f"kept database {name}")
 

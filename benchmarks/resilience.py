@@ -54,7 +54,8 @@ from urllib.parse import parse_qs
 import aiohttp
 from aiohttp import web
 
-from benchmarks.common import QUESTIONS, admin_execute, free_port, message_update, pct
+from benchmarks.common import QUESTIONS, free_port, message_update, pct
+from storage.db import run_on_server
 
 ROOT = Path(__file__).resolve().parents[1]
 SECRET = "resilience-secret"
@@ -872,7 +873,7 @@ async def bench(options: argparse.Namespace) -> int:
     database = f"motcua_resilience_{secrets.token_hex(4)}"
     admin_url = options.database_url
     db_url = make_url(admin_url).set(database=database).render_as_string(hide_password=False)
-    await admin_execute(admin_url, f'CREATE DATABASE "{database}"')
+    await run_on_server(admin_url, f'CREATE DATABASE "{database}"')
     fake_port = free_port()
     fake_url = f"http://127.0.0.1:{fake_port}"
     base_env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "ZALO_", "DATABASE_", "REDIS_"))}
@@ -939,7 +940,7 @@ async def bench(options: argparse.Namespace) -> int:
         fake.wait(10)
         if not options.keep:
             with contextlib.suppress(Exception):
-                await admin_execute(admin_url, f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+                await run_on_server(admin_url, f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
     print_table(rows)
     print(f"total {time.monotonic() - started:.0f} s; logs in {workdir}")
     if options.json:

@@ -66,3 +66,22 @@ async def ping(engine: AsyncEngine) -> None:
 
 def is_postgres(engine: AsyncEngine) -> bool:
     return engine.dialect.name == "postgresql"
+
+
+async def run_on_server(url: str, statement: str) -> None:
+    """Run one statement on the PostgreSQL server of `url` (connected to its database, or `postgres`) outside
+    any transaction: CREATE DATABASE and DROP DATABASE for tests and benchmarks' scratch databases."""
+    import asyncpg
+
+    parsed = make_url(url)
+    conn = await asyncpg.connect(
+        host=parsed.host or "127.0.0.1",
+        port=parsed.port or 5432,
+        user=parsed.username or "postgres",
+        password=parsed.password,
+        database=parsed.database or "postgres",
+    )
+    try:
+        await conn.execute(statement)
+    finally:
+        await conn.close()

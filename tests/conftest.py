@@ -23,6 +23,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from bot.settings import Settings
+from storage.db import run_on_server
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
 
@@ -77,23 +78,6 @@ def _state_backends() -> list[Any]:
     ]
 
 
-async def _admin_execute(url: str, statement: str) -> None:
-    import asyncpg
-
-    parsed = make_url(url)
-    conn = await asyncpg.connect(
-        host=parsed.host or "127.0.0.1",
-        port=parsed.port or 5432,
-        user=parsed.username or "postgres",
-        password=parsed.password,
-        database=parsed.database or "postgres",
-    )
-    try:
-        await conn.execute(statement)
-    finally:
-        await conn.close()
-
-
 @pytest.fixture(params=_backends())
 def db_backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)
@@ -104,7 +88,7 @@ def pg_template() -> Iterator[str]:
     """A PostgreSQL database migrated to head once per run; each test gets a copy of it."""
     assert TEST_DATABASE_URL
     name = f"motcua_tmpl_{uuid.uuid4().hex[:8]}"
-    asyncio.run(_admin_execute(TEST_DATABASE_URL, f'CREATE DATABASE "{name}"'))
+    asyncio.run(run_on_server(TEST_DATABASE_URL, f'CREATE DATABASE "{name}"'))
 
     async def migrate() -> None:
         from storage.db import create_engine
@@ -120,7 +104,7 @@ def pg_template() -> Iterator[str]:
     try:
         yield name
     finally:
-        asyncio.run(_admin_execute(TEST_DATABASE_URL, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        asyncio.run(run_on_server(TEST_DATABASE_URL, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @pytest.fixture
@@ -132,12 +116,12 @@ def database_url(db_backend: str, tmp_path: Path, request: pytest.FixtureRequest
     assert TEST_DATABASE_URL
     template = request.getfixturevalue("pg_template")
     name = f"motcua_t_{uuid.uuid4().hex[:12]}"
-    asyncio.run(_admin_execute(TEST_DATABASE_URL, f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+    asyncio.run(run_on_server(TEST_DATABASE_URL, f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
     url = make_url(TEST_DATABASE_URL).set(database=name).render_as_string(hide_password=False)
     try:
         yield url
     finally:
-        asyncio.run(_admin_execute(TEST_DATABASE_URL, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        asyncio.run(run_on_server(TEST_DATABASE_URL, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @pytest.fixture
@@ -148,11 +132,11 @@ def empty_database_url(db_backend: str, tmp_path: Path) -> Iterator[str]:
         return
     assert TEST_DATABASE_URL
     name = f"motcua_e_{uuid.uuid4().hex[:12]}"
-    asyncio.run(_admin_execute(TEST_DATABASE_URL, f'CREATE DATABASE "{name}"'))
+    asyncio.run(run_on_server(TEST_DATABASE_URL, f'CREATE DATABASE "{name}"'))
     try:
         yield make_url(TEST_DATABASE_URL).set(database=name).render_as_string(hide_password=False)
     finally:
-        asyncio.run(_admin_execute(TEST_DATABASE_URL, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        asyncio.run(run_on_server(TEST_DATABASE_URL, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @pytest.fixture(params=_state_backends())
