@@ -86,7 +86,7 @@ async def claim_due(
     With `in_order`, a message is claimable only when no earlier message to the same recipient is still
     open (pending, deferred or being sent): one chat's messages go out in order, one at a time, while a
     chat that is backing off (429, rate limit) holds up nobody else. `skip_channels` leaves out channels
-    whose rate window is full for now, so a backlog on one channel holds up no other. `due_before` (default
+    whose pace is booked up for now, so a backlog on one channel holds up no other. `due_before` (default
     `now`) claims only messages that have been due since then.
     """
     now = now or utcnow()
