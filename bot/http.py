@@ -102,6 +102,31 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
             metrics.http_latency.labels(route=route).observe(time.perf_counter() - started)
 
 
+MAX_JSON_DEPTH = 32
+
+
+def loads_json(raw: bytes | str, max_depth: int = MAX_JSON_DEPTH) -> Any:
+    """Parse JSON no deeper than `max_depth` containers; ValueError otherwise (never RecursionError)."""
+    try:
+        data = json.loads(raw)
+    except RecursionError:
+        raise ValueError(f"JSON is nested deeper than {max_depth} levels") from None
+    # Walk with an explicit stack (no recursion): every container, with its depth.
+    stack: list[tuple[Any, int]] = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, dict):
+            children: Any = value.values()
+        elif isinstance(value, list):
+            children = value
+        else:
+            continue
+        if depth > max_depth:
+            raise ValueError(f"JSON is nested deeper than {max_depth} levels")
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return data
+
+
 async def read_json(request: web.Request) -> Any:
     """The request body as JSON, or a 400 with a clear message."""
     if request.content_length is not None and request.content_length > request.app[keys.SETTINGS].max_body_bytes:
@@ -110,7 +135,7 @@ async def read_json(request: web.Request) -> Any:
     if not raw:
         raise DomainError("Request body is empty; send a JSON object", code="invalid_json")
     try:
-        return json.loads(raw)
+        return loads_json(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise DomainError(f"Request body is not valid JSON: {exc}", code="invalid_json") from None
 

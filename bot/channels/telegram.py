@@ -42,7 +42,7 @@ from telegram.request import BaseRequest, RequestData
 
 from bot import keys
 from bot.channels.base import SendOutcome, register_sender
-from bot.http import error_response, json_response
+from bot.http import error_response, json_response, loads_json
 from bot.inbox import register_adapter, store_update
 from bot.pipeline import split_text
 from bot.settings import Settings
@@ -490,7 +490,7 @@ async def telegram_webhook(request: web.Request) -> web.Response:
         return error_response(403, "forbidden", "Wrong or missing secret token")
     raw = await request.read()
     try:
-        data = json.loads(raw)
+        data = loads_json(raw)
     except (ValueError, UnicodeDecodeError):
         metrics.webhook_updates.labels(channel="telegram", outcome="invalid").inc()
         return error_response(400, "invalid_json", "Request body is not valid JSON")

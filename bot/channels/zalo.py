@@ -16,7 +16,6 @@ import asyncio
 import contextlib
 import hashlib
 import hmac
-import json
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
@@ -32,7 +31,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from bot import keys
 from bot.channels.base import SendOutcome, register_sender
-from bot.http import error_response, json_response
+from bot.http import error_response, json_response, loads_json
 from bot.inbox import WRITE_GATE, register_adapter, store_update
 from bot.pipeline import split_text
 from bot.settings import Settings
@@ -551,7 +550,7 @@ async def zalo_webhook(request: web.Request) -> web.Response:
     metrics = app[keys.METRICS]
     raw = await request.read()
     try:
-        data = json.loads(raw)
+        data = loads_json(raw)
     except (ValueError, UnicodeDecodeError):
         metrics.webhook_updates.labels(channel="zalo", outcome="invalid").inc()
         return error_response(400, "invalid_json", "Request body is not valid JSON")

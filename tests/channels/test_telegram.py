@@ -76,6 +76,8 @@ async def test_telegram_not_configured_is_404(client: Any) -> None:
         pytest.param(b'{"message": {}}', "invalid_update", id="no-update-id"),
         pytest.param(b'{"update_id": "7"}', "invalid_update", id="string-id"),
         pytest.param(b'{"update_id": 7, "message": {"text": "x"}}', "invalid_update", id="broken-message"),
+        pytest.param(b"[" * 1500 + b"]" * 1500, "invalid_json", id="nested-3kb"),
+        pytest.param(b'{"update_id": 7, "x": ' + b"[" * 40 + b"]" * 40 + b"}", "invalid_json", id="nested-40"),
     ],
 )
 async def test_bad_bodies_get_a_400_json_error(tg: Any, body: bytes, code: str) -> None:

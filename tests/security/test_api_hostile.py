@@ -94,3 +94,23 @@ async def test_every_api_route_is_in_the_openapi_document(client: Any) -> None:
     documented = {(method.upper(), path) for path, ops in document["paths"].items() for method in ops}
     missing = [route for route in api_routes(client.app) if route not in documented]
     assert missing == []
+
+
+NESTED = b"[" * 1500 + b"]" * 1500  # 3 KB: deeper than json's C scanner recurses
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("POST", "/api/v1/dossiers"),
+        ("PATCH", "/api/v1/dossiers/TTHCC-261123-0001"),
+        ("POST", "/api/v1/recipients"),
+    ],
+)
+async def test_deeply_nested_json_is_a_400(client: Any, api_key: Any, method: str, path: str) -> None:
+    """`[[[…]]]` raised RecursionError inside json.loads: a 500 with a traceback in the log."""
+    headers = {**(await api_key("admin")), "Content-Type": "application/json"}
+    for body in (NESTED, b'{"a":' * 40 + b"1" + b"}" * 40):
+        resp = await client.request(method, path, data=body, headers=headers)
+        assert resp.status == 400, await resp.text()
+        assert (await resp.json())["error"]["code"] == "invalid_json"
