@@ -56,7 +56,7 @@ def centre_info(settings: Settings) -> CentreInfo:
     return CentreInfo(
         name=settings.centre_name,
         address=settings.centre_address,
-        hotline=settings.centre_hotline,
+        hotline=settings.contact_hotline,
         working_hours=create_calendar(settings).hours.describe_vi(),
         portal_url=settings.portal_url,
     )
@@ -220,6 +220,8 @@ def _import_setup(path: str) -> Callable[[web.Application], None] | None:
 def create_app(settings: Settings, *, clock: Clock = utcnow) -> web.Application:
     """Build the web application and its resources (opened on start-up, closed on clean-up)."""
     hold_back_payload_loggers()  # no personal data or tokens from third-party DEBUG/INFO logs
+    for warning in settings.startup_warnings():
+        log.warning("settings: %s", warning)
     app = web.Application(client_max_size=settings.max_body_bytes, middlewares=[error_middleware, auth_middleware])
     app[keys.SETTINGS] = settings
     app[CLOCK] = clock

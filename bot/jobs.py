@@ -86,7 +86,7 @@ REMINDERS: dict[str, dict[str, str]] = {
         ),
         "uncollected": (
             "Kết quả hồ sơ {code} ({procedure}) đã có từ {date} nhưng bạn chưa đến nhận. "
-            "Mời bạn đến {centre}, {address} trong giờ làm việc ({hours}), "
+            "Mời bạn đến {centre}{address} trong giờ làm việc ({hours}), "
             "mang theo giấy biên nhận và giấy tờ tùy thân để nhận kết quả."
         ),
         "supplement": (
@@ -101,7 +101,7 @@ REMINDERS: dict[str, dict[str, str]] = {
         ),
         "uncollected": (
             "The result of dossier {code} ({procedure}) has been ready since {date} and has not been collected. "
-            "Please come to {centre}, {address} during working hours ({hours}) with your receipt and ID."
+            "Please come to {centre}{address} during working hours ({hours}) with your receipt and ID."
         ),
         "supplement": (
             "Dossier {code} ({procedure}) is waiting for supplementary documents; the deadline is {deadline}. "
@@ -143,7 +143,8 @@ def reminder_text(target: ReminderTarget, lang: str, settings: Settings, calenda
     elif target.kind == "uncollected":
         fields["date"] = fmt_day(target.resolved_at or target.due_at, calendar, lang)
         fields["centre"] = settings.centre_name
-        fields["address"] = settings.centre_address
+        # no address configured: the clause is left out (never a placeholder)
+        fields["address"] = f", {settings.centre_address.strip()}" if settings.centre_address.strip() else ""
         fields["hours"] = calendar.hours.describe_vi() if lang == "vi" else settings.working_hours
     else:
         deadline = target.supplement_deadline or target.due_at

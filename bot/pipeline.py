@@ -63,7 +63,7 @@ class Pipeline:
 
     def error_reply(self) -> Reply:
         """What the citizen reads when their message could not be handled at all."""
-        return Reply(text=MSG_ERROR.format(hotline=self.ctx.settings.centre_hotline), kind="error")
+        return Reply(text=MSG_ERROR.format(hotline=self.ctx.settings.contact_hotline), kind="error")
 
     @staticmethod
     def outgoing(

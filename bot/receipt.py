@@ -256,7 +256,8 @@ def render_receipt(data: ReceiptData, settings: Settings, tz: Any, printed_at: d
     where = (
         "qua dịch vụ bưu chính công ích, đến địa chỉ đã đăng ký"
         if data.return_method == "postal"
-        else f"Bộ phận Một cửa — {escape(settings.centre_address)}"
+        else "Bộ phận Một cửa"
+        + (f" — {escape(settings.centre_address.strip())}" if settings.centre_address.strip() else "")
     )
     story.append(Paragraph(f"7. Nhận kết quả: {where}", st["base"]))
     story.append(Spacer(1, 4 * mm))
@@ -279,7 +280,7 @@ def _subscribe_block(
         "<b>Nhận thông báo về hồ sơ qua Zalo/Telegram:</b> quét mã QR bằng điện thoại (hoặc mở đường dẫn) "
         "để nhận phiếu biên nhận điện tử và tin nhắn khi hồ sơ cần bổ sung, có kết quả hoặc hẹn lại ngày trả."
         f"{expiry} Tra cứu: gửi mã hồ sơ <b>{escape(data.code)}</b> cho trợ lý của Trung tâm, "
-        f"hoặc gọi đường dây nóng {escape(settings.centre_hotline)}.",
+        f"hoặc gọi đường dây nóng {escape(settings.contact_hotline)}.",
         st["small"],
     )
     row: list[Any] = [intro]

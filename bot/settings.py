@@ -35,9 +35,15 @@ class Settings(BaseSettings):
     timezone: str = "Asia/Ho_Chi_Minh"
     centre_name: str = "Trung tâm Phục vụ hành chính công tỉnh"
     centre_code: str = "TTHCC"
-    centre_address: str = "Địa chỉ của Trung tâm (cấu hình CENTRE_ADDRESS)"
-    centre_hotline: str = "1022"
+    # Unset: a start-up warning, and every sentence that would give the address is left out.
+    centre_address: str = ""
+    # The centre's own telephone line (answered in working hours); unset: a start-up warning.
+    centre_hotline: str = ""
+    # The province's line for complaints and petitions (phản ánh, kiến nghị), not the centre's own.
+    provincial_hotline: str = "1022"
     portal_url: str = "https://dichvucong.gov.vn"
+    # `Mon-Fri 07:30-11:30,13:30-17:00`, optionally `; Sat 07:30-11:30` for a Saturday-morning reception
+    # (shown to citizens; Saturdays still do not count as working days for appointment dates).
     working_hours: str = "Mon-Fri 07:30-11:30,13:30-17:00"
     calendar_overrides_file: Path | None = None
     dossier_code_pattern: str = "{centre}-{yymmdd}-{seq:04d}"
@@ -168,6 +174,23 @@ class Settings(BaseSettings):
             except ValueError:
                 raise ValueError(f"{part!r} is not an IP address or network") from None
         return value
+
+    @property
+    def contact_hotline(self) -> str:
+        """The number a citizen is told to call: the centre's own, else the province's line."""
+        return self.centre_hotline or self.provincial_hotline
+
+    def startup_warnings(self) -> list[str]:
+        """Facts of the centre that are not configured (the replies leave the sentence out)."""
+        warnings = []
+        if not self.centre_address.strip():
+            warnings.append("CENTRE_ADDRESS is not set: replies and receipts leave the centre's address out")
+        if not self.centre_hotline.strip():
+            warnings.append(
+                "CENTRE_HOTLINE is not set: replies give the provincial line PROVINCIAL_HOTLINE "
+                f"({self.provincial_hotline}) where a number is needed"
+            )
+        return warnings
 
     @property
     def is_sqlite(self) -> bool:

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from handlers.base import Button, Reply
 from handlers.messages import Lang, fmt_date, fmt_datetime, fmt_money, rating_label, say, status_name
 from storage.calendar import WorkingCalendar, WorkingHours
+from storage.lifecycle import status_explained
 from storage.models import Department, Dossier, DossierEvent, DossierStatus, Procedure, ReturnMethod
 from storage.ratings import LEVELS
 
@@ -64,6 +65,12 @@ async def load_facts(
         note=note,
         data=dict(data or {}),
     )
+
+
+def centre_place(settings: Settings, lang: Lang) -> str:
+    """Where to come: the centre's address, or (when CENTRE_ADDRESS is unset) the counter that received the
+    dossier — never a placeholder."""
+    return settings.centre_address.strip() or say(lang, "address_unset")
 
 
 def describe_hours(hours: WorkingHours, lang: Lang) -> str:
@@ -116,14 +123,14 @@ def next_step(facts: DossierFacts, lang: Lang, settings: Settings, calendar: Wor
         return say(
             lang,
             "next_result_ready_counter",
-            address=settings.centre_address,
+            address=centre_place(settings, lang),
             hours=describe_hours(calendar.hours, lang),
         )
     if status == S.REJECTED:
         reason = f": {facts.reason}" if facts.reason else ""
-        return say(lang, "next_rejected", reason=reason, hotline=settings.centre_hotline)
+        return say(lang, "next_rejected", reason=reason, hotline=settings.contact_hotline)
     if status == S.SUSPENDED:
-        return say(lang, "next_suspended", hotline=settings.centre_hotline)
+        return say(lang, "next_suspended", hotline=settings.contact_hotline)
     key = f"next_{status}"
     return say(lang, key) if key in ("next_received", "next_in_progress", "next_returned", "next_withdrawn") else ""
 
@@ -137,7 +144,7 @@ def status_card(facts: DossierFacts, lang: Lang, settings: Settings, calendar: W
         lines.append(f"• {say(lang, 'label_applicant')}: {d.applicant_name}")
         lines.append(f"• {say(lang, 'label_procedure')}: {facts.procedure}")
     lines.append(f"• {say(lang, 'label_department')}: {facts.department}")
-    lines.append(f"• {say(lang, 'label_status')}: {status_name(d.status, lang)}")
+    lines.append(f"• {say(lang, 'label_status')}: {status_explained(d.status, lang)}")
     lines.append(f"• {say(lang, 'label_due')}: {fmt_date(d.due_at, tz, lang)}")
     if d.due_at != d.original_due_at:
         lines.append(f"• {say(lang, 'label_original_due')}: {fmt_date(d.original_due_at, tz, lang)}")
@@ -160,6 +167,8 @@ def receipt_text(facts: DossierFacts, lang: Lang, settings: Settings, calendar: 
         say(lang, "return_postal")
         if d.return_method == ReturnMethod.POSTAL
         else say(lang, "return_counter", address=settings.centre_address)
+        if settings.centre_address.strip()
+        else say(lang, "return_counter_here")
     )
     lines = [
         say(lang, "receipt_title"),
@@ -186,9 +195,9 @@ def status_message(facts: DossierFacts, lang: Lang, settings: Settings, calendar
         "code": d.code,
         "procedure": facts.procedure,
         "centre": settings.centre_name,
-        "hotline": settings.centre_hotline,
+        "hotline": settings.contact_hotline,
         "portal": settings.portal_url,
-        "address": settings.centre_address,
+        "address": centre_place(settings, lang),
     }
     status = d.status
     if status == S.IN_PROGRESS:

@@ -86,7 +86,7 @@ async def handle_dossier_lookup(msg: IncomingMessage, ctx: Context) -> list[Repl
             return None
         async with ctx.sessionmaker.begin() as session:
             lang = lang_of(await contact_for(session, msg))
-        return [Reply(say(lang, "lookup_rate_limited", hotline=ctx.settings.centre_hotline), kind="lookup")]
+        return [Reply(say(lang, "lookup_rate_limited", hotline=ctx.settings.contact_hotline), kind="lookup")]
     async with ctx.sessionmaker.begin() as session:
         dossier = await ctx.dossiers.find_in_text(session, text)
         if dossier is None:
@@ -102,7 +102,7 @@ async def handle_dossier_lookup(msg: IncomingMessage, ctx: Context) -> list[Repl
                         "lookup_not_found",
                         code=shown,
                         example=_example_code(ctx),
-                        hotline=ctx.settings.centre_hotline,
+                        hotline=ctx.settings.contact_hotline,
                     ),
                     kind="lookup",
                 )
@@ -135,7 +135,7 @@ async def _verify(msg: IncomingMessage, ctx: Context, dossier_id: int, digits: s
         contact = await contact_for(session, msg)
         lang = lang_of(contact)
         if await lookups_blocked(ctx, msg):
-            return [Reply(say(lang, "lookup_rate_limited", hotline=ctx.settings.centre_hotline), kind="lookup")]
+            return [Reply(say(lang, "lookup_rate_limited", hotline=ctx.settings.contact_hotline), kind="lookup")]
         dossier = (await session.execute(select(Dossier).where(Dossier.id == dossier_id))).scalar_one_or_none()
         phone = dossier.applicant_phone if dossier is not None else None
         if dossier is None or not phone or not hmac.compare_digest(phone[-4:], digits):

@@ -22,14 +22,17 @@ MSG_HUMAN = (
     "Ông/Bà có thể gọi đường dây nóng {hotline} ({hours}) để được cán bộ hỗ trợ trực tiếp, "
     "hoặc đến Trung tâm: {address}."
 )
+# Without CENTRE_ADDRESS the sentence giving the address is left out.
+MSG_LOCATION_NO_ADDRESS = "Cảm ơn Ông/Bà đã gửi vị trí. Ông/Bà cần hỏi gì, xin cứ nhắn cho tôi."
+MSG_HUMAN_NO_ADDRESS = "Ông/Bà có thể gọi đường dây nóng {hotline} ({hours}) để được cán bộ hỗ trợ trực tiếp."
 MSG_EMPTY = "Ông/Bà cần hỏi gì, xin cứ nhắn cho tôi, ví dụ: “lệ phí cấp hộ chiếu”."
 
 
 def _values(ctx: Context) -> dict[str, str]:
     return {
-        "hotline": ctx.settings.centre_hotline,
+        "hotline": ctx.settings.contact_hotline,
         "hours": ctx.calendar.hours.describe_vi(),
-        "address": ctx.settings.centre_address,
+        "address": ctx.settings.centre_address.strip(),
     }
 
 
@@ -41,13 +44,13 @@ async def handle_fallback(msg: IncomingMessage, ctx: Context) -> list[Reply] | N
     if msg.kind == "media":
         return [Reply(text=MSG_MEDIA)]
     if msg.kind == "location":
-        return [Reply(text=MSG_LOCATION.format(**values))]
+        return [Reply(text=(MSG_LOCATION if values["address"] else MSG_LOCATION_NO_ADDRESS).format(**values))]
     if msg.kind == "contact":
         return [Reply(text=MSG_CONTACT if msg.phone else MSG_CONTACT_NOT_OWN)]
     if msg.kind in ("start", "follow"):
         return [welcome(ctx)]  # a deep link nobody recognised still deserves a welcome
     if msg.kind == "button":
         if msg.payload == "menu:human":
-            return [Reply(text=MSG_HUMAN.format(**values))]
+            return [Reply(text=(MSG_HUMAN if values["address"] else MSG_HUMAN_NO_ADDRESS).format(**values))]
         return [Reply.with_buttons(MSG_UNKNOWN_BUTTON.format(**values), [Button("Trợ giúp", "menu:help")])]
     return [Reply(text=MSG_EMPTY)]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from handlers.base import Button, Context, IncomingMessage, Reply
+from knowledge.render import answering_on
 
 # Button payloads of the knowledge base: `kb:<entry id>:<aspect>`.
 KB_PREFIX = "kb:"
@@ -14,9 +15,15 @@ def _reply(text: str, buttons: list[tuple[str, str]]) -> Reply:
 
 
 async def handle_faq(msg: IncomingMessage, ctx: Context) -> list[Reply] | None:
-    """Free text goes to the matcher; `kb:` buttons ask for one aspect of one entry."""
+    """Free text goes to the matcher; `kb:` buttons ask for one aspect of one entry. Answers quote the facts
+    valid on the day asked (the handler's clock, in the centre's time zone)."""
     if msg.chat_type != "private":
         return None
+    with answering_on(ctx.clock().astimezone(ctx.calendar.tz).date()):
+        return _answer(msg, ctx)
+
+
+def _answer(msg: IncomingMessage, ctx: Context) -> list[Reply] | None:
     if msg.kind == "button" and msg.payload:
         if msg.payload.startswith(KB_PREFIX):
             entry_id, _, aspect = msg.payload[len(KB_PREFIX) :].rpartition(":")

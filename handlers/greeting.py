@@ -35,12 +35,12 @@ MENU_BUTTONS = [
 
 def welcome(ctx: Context) -> Reply:
     """The first message a new chat reads."""
-    text = MSG_WELCOME.format(centre=ctx.settings.centre_name, hotline=ctx.settings.centre_hotline)
+    text = MSG_WELCOME.format(centre=ctx.settings.centre_name, hotline=ctx.settings.contact_hotline)
     return Reply.with_buttons(text, MENU_BUTTONS)
 
 
 def help_reply(ctx: Context) -> Reply:
-    text = MSG_HELP.format(centre=ctx.settings.centre_name, hotline=ctx.settings.centre_hotline)
+    text = MSG_HELP.format(centre=ctx.settings.centre_name, hotline=ctx.settings.contact_hotline)
     return Reply.with_buttons(text, MENU_BUTTONS)
 
 

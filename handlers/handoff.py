@@ -111,7 +111,7 @@ async def _start(msg: IncomingMessage, ctx: Context, group: str | None) -> list[
                     say(
                         lang,
                         "handoff_unavailable",
-                        hotline=ctx.settings.centre_hotline,
+                        hotline=ctx.settings.contact_hotline,
                         hours=describe_hours(hours, lang),
                     ),
                     kind="handoff_notice",

@@ -57,6 +57,8 @@ TEXTS: dict[Lang, dict[str, str]] = {
         "fees_none": "Không thu phí",
         "fees_unknown": "Chưa ghi nhận (sẽ thông báo nếu phát sinh)",
         "return_counter": "Tại Bộ phận Một cửa — {address}",
+        "return_counter_here": "Tại Bộ phận Một cửa nơi Ông/Bà đã nộp hồ sơ",
+        "address_unset": "Bộ phận Một cửa nơi Ông/Bà đã nộp hồ sơ",
         "return_postal": "Qua dịch vụ bưu chính công ích, đến địa chỉ Ông/Bà đã đăng ký",
         # --- look up ---
         "lookup_prompt": (
@@ -217,6 +219,8 @@ TEXTS: dict[Lang, dict[str, str]] = {
         "fees_none": "No fee",
         "fees_unknown": "Not recorded (you will be told if any is due)",
         "return_counter": "At the one-stop counter — {address}",
+        "return_counter_here": "At the one-stop counter where you submitted the dossier",
+        "address_unset": "the one-stop counter where you submitted the dossier",
         "return_postal": "By public postal service to the address you registered",
         "lookup_prompt": (
             "Please send your dossier code. It is printed at the top of the receipt "

@@ -39,7 +39,7 @@ async def handle_subscribe(msg: IncomingMessage, ctx: Context) -> list[Reply] | 
         contact = await contact_for(session, msg)
         lang = lang_of(contact)
         if await lookups_blocked(ctx, msg):
-            return [Reply(say(lang, "lookup_rate_limited", hotline=ctx.settings.centre_hotline), kind="subscribe")]
+            return [Reply(say(lang, "lookup_rate_limited", hotline=ctx.settings.contact_hotline), kind="subscribe")]
         found = await resolve_token(session, token, now=ctx.clock())
         if found.dossier is None:
             if found.status == "unknown":

@@ -12,7 +12,7 @@ from typing import Any, NamedTuple, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from knowledge.models import Department, GeneralEntry, Procedure
+from knowledge.models import Department, GeneralEntry, Procedure, Replacement
 
 BUNDLED_PATH = Path(__file__).resolve().parent / "data"
 _SUFFIXES = (".yaml", ".yml", ".json")
@@ -53,6 +53,8 @@ class KnowledgeBase:
     procedures: list[Procedure]
     general: list[GeneralEntry]
     path: Path | None = None
+    # Legal documents replaced by others (knowledge/data/replaced.yaml), for `motcua kb check`.
+    replaced: list[Replacement] = field(default_factory=list)
     _procedures_by_id: dict[str, Procedure] = field(init=False, repr=False)
     _departments_by_id: dict[str, Department] = field(init=False, repr=False)
     _general_by_id: dict[str, GeneralEntry] = field(init=False, repr=False)
@@ -178,6 +180,27 @@ def _load_departments(root: Path, problems: list[Problem]) -> list[Department]:
     return departments
 
 
+def _load_replaced(root: Path, problems: list[Problem]) -> list[Replacement]:
+    """The optional table of replaced documents."""
+    path = next((root / f"replaced{s}" for s in _SUFFIXES if (root / f"replaced{s}").is_file()), None)
+    if path is None:
+        return []
+    data = _load_file(path, path.name, problems)
+    if data is _UNREADABLE:
+        return []
+    if not isinstance(data, list):
+        problems.append(Problem(path.name, "", "must be a list of {replaced, replacement, from}"))
+        return []
+    table: list[Replacement] = []
+    for index, item in enumerate(data):
+        try:
+            table.append(Replacement.model_validate(item))
+        except ValidationError as error:
+            for problem in _validation_problems(path.name, error):
+                problems.append(problem._replace(field=_loc([index, problem.field]).rstrip(".")))
+    return table
+
+
 def load_knowledge_base(path: Path | None = None) -> KnowledgeBase:
     """Load and validate the knowledge base at `path` (default: the bundled one).
 
@@ -189,6 +212,7 @@ def load_knowledge_base(path: Path | None = None) -> KnowledgeBase:
     problems: list[Problem] = []
     departments = _load_departments(root, problems)
     department_ids = {d.id for d in departments}
+    replaced = _load_replaced(root, problems)
 
     procedures: list[Procedure] = []
     seen_ids: dict[str, str] = {}
@@ -233,7 +257,7 @@ def load_knowledge_base(path: Path | None = None) -> KnowledgeBase:
 
     if problems:
         raise KnowledgeBaseError(problems)
-    return KnowledgeBase(departments=departments, procedures=procedures, general=general, path=root)
+    return KnowledgeBase(departments=departments, procedures=procedures, general=general, path=root, replaced=replaced)
 
 
 __all__ = ["BUNDLED_PATH", "KnowledgeBase", "KnowledgeBaseError", "Problem", "load_knowledge_base"]

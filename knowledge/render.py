@@ -3,9 +3,20 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
+from datetime import date, datetime, time
+from zoneinfo import ZoneInfo
 
 from knowledge.models import CentreInfo, Document, Fee, GeneralEntry, Procedure
+
+TIMEZONE = ZoneInfo("Asia/Ho_Chi_Minh")
+# The day the question is asked, set by the handler from its clock (`answering_on`); else today in Vietnam.
+_ASKED_ON: ContextVar[date | None] = ContextVar("asked_on", default=None)
+
+POLITE_LOCAL = "Mức thu có thể khác theo quy định của tỉnh; Ông/Bà vui lòng xác nhận khi nộp hồ sơ."
+POLITE_UNCONFIRMED = "Thông tin này có thể thay đổi; Ông/Bà vui lòng xác nhận với cán bộ khi nộp hồ sơ."
 
 ASPECT_LABELS: dict[str, str] = {
     "overview": "Tổng quan",
@@ -31,36 +42,25 @@ _ONLINE_LABELS = {
     "partial": "Một phần (nộp trực tuyến, có bước phải đến trực tiếp)",
     "none": "Chưa hỗ trợ, nộp trực tiếp hoặc qua bưu điện",
 }
-# Words that tie an "uncertain" note to an aspect, so each answer shows the doubts that concern it.
-_UNCERTAIN_WORDS: dict[str, tuple[str, ...]] = {
-    "fee": ("phí", "mức thu", "đồng"),
-    "documents": ("giấy tờ", "hồ sơ", "bản sao", "thành phần"),
-    "processing_time": ("ngày làm việc", "thời hạn", "thời gian giải quyết"),
-    "steps": ("trình tự", "bước", "quy trình"),
-    "where": ("nơi", "tiếp nhận", "địa chỉ", "quầy", "bưu", "cấp xã", "cấp huyện", "trực tuyến"),
-    "conditions": ("điều kiện", "đối tượng"),
-    "legal_basis": ("luật", "nghị định", "thông tư", "quyết định", "văn bản", "số hiệu"),
-    "forms": ("mẫu", "tờ khai"),
-}
-
 MAX_ITEMS = 8
 MAX_ITEM_CHARS = 240
 
 MSG_FALLBACK = (
     "Xin lỗi, tôi chưa tìm thấy thông tin phù hợp với câu hỏi của Ông/Bà.\n"
-    'Ông/Bà có thể hỏi lại bằng tên thủ tục (ví dụ: "lệ phí lý lịch tư pháp"), '
-    'gọi đường dây nóng {hotline} ({hours}) hoặc bấm "Gặp cán bộ" để được hỗ trợ.'
+    'Ông/Bà có thể hỏi lại bằng tên thủ tục (ví dụ: "lệ phí lý lịch tư pháp") '
+    'hoặc bấm "Gặp cán bộ" để được hỗ trợ.'
 )
 MSG_NEED_PROCEDURE = (
     'Ông/Bà muốn hỏi {what} của thủ tục nào? Xin gửi kèm tên thủ tục, ví dụ: "{example}".\n'
-    'Cần hỗ trợ: gọi {hotline} ({hours}) hoặc bấm "Gặp cán bộ".'
+    'Cần hỗ trợ: bấm "Gặp cán bộ".'
 )
 MSG_GREETING = (
     "Xin chào Ông/Bà! Tôi là trợ lý tự động của {centre}.\n"
     "Ông/Bà có thể hỏi về thủ tục hành chính (giấy tờ, lệ phí, thời hạn, nơi nộp...), ví dụ: "
-    '"làm lý lịch tư pháp cần giấy tờ gì", hoặc gửi mã hồ sơ để tra cứu.\n'
-    "Đường dây nóng: {hotline} ({hours})."
+    '"làm lý lịch tư pháp cần giấy tờ gì", hoặc gửi mã hồ sơ để tra cứu.'
 )
+# Added when the centre's own hotline is configured (the sentence is left out otherwise).
+MSG_HOTLINE_LINE = "Đường dây nóng của Trung tâm: {hotline} (trong giờ làm việc: {hours})."
 MSG_THANKS = "Rất vui được hỗ trợ Ông/Bà. Nếu cần thêm thông tin, Ông/Bà cứ nhắn cho tôi."
 MSG_CLARIFY = "Ông/Bà muốn hỏi về thủ tục nào dưới đây? Xin bấm chọn:"
 MSG_CLARIFY_ONE = "Có phải Ông/Bà muốn hỏi về thủ tục dưới đây? Xin bấm để xem, hoặc hỏi lại rõ hơn."
@@ -100,6 +100,8 @@ _DAY_NAMES = {
     "sat": "Thứ Bảy",
     "sun": "Chủ nhật",
 }
+_WEEKDAY_NAMES = list(_DAY_NAMES.values())
+_DAY_INDEX = {key: index for index, key in enumerate(_DAY_NAMES)}
 _HOURS_GROUP = re.compile(
     r"^\s*(mon|tue|wed|thu|fri|sat|sun)(?:\s*-\s*(mon|tue|wed|thu|fri|sat|sun))?\s+"
     r"((?:\d{1,2}:\d{2}\s*-\s*\d{1,2}:\d{2}\s*,?\s*)+)$",
@@ -112,20 +114,80 @@ def format_money(amount: int) -> str:
     return f"{amount:,}".replace(",", ".") + " đồng"
 
 
+def format_time_vi(value: time) -> str:
+    """07:30 → "7 giờ 30", 17:00 → "17 giờ"."""
+    return f"{value.hour} giờ" + (f" {value.minute:02d}" if value.minute else "")
+
+
+def _part_of_day(start: time) -> str:
+    if start.hour < 11:
+        return "sáng"
+    if start.hour < 13:
+        return "trưa"
+    if start.hour < 18:
+        return "chiều"
+    return "tối"
+
+
+def describe_hours_vi(groups: Iterable[tuple[Collection[int], Sequence[tuple[time, time]]]]) -> str:
+    """Days (0 = Monday) and spans in Vietnamese:
+    "Thứ Hai – Thứ Sáu: sáng 7 giờ 30 – 11 giờ 30, chiều 13 giờ 30 – 17 giờ; Thứ Bảy: sáng 7 giờ 30 – 11 giờ 30"."""
+    parts = []
+    for weekdays, spans in groups:
+        days = sorted(weekdays)
+        if not days or not spans:
+            continue
+        contiguous = days == list(range(days[0], days[-1] + 1))
+        if len(days) == 1:
+            day_text = _WEEKDAY_NAMES[days[0]]
+        elif contiguous:
+            day_text = f"{_WEEKDAY_NAMES[days[0]]} – {_WEEKDAY_NAMES[days[-1]]}"
+        else:
+            day_text = ", ".join(_WEEKDAY_NAMES[day] for day in days)
+        span_text = ", ".join(
+            f"{_part_of_day(start)} {format_time_vi(start)} – {format_time_vi(end)}" for start, end in spans
+        )
+        parts.append(f"{day_text}: {span_text}")
+    return "; ".join(parts)
+
+
 def format_working_hours(value: str) -> str:
     """ "Mon-Fri 07:30-11:30,13:30-17:00; Sat 07:30-11:30" → Vietnamese; other text is kept as it is."""
-    parts = []
+    groups: list[tuple[list[int], list[tuple[time, time]]]] = []
     for group in value.split(";"):
         match = _HOURS_GROUP.match(group)
         if match is None:
             return value
         first, last, times = match.groups()
-        days = _DAY_NAMES[first.lower()]
-        if last:
-            days += f" đến {_DAY_NAMES[last.lower()]}"
-        spans = [span.replace(" ", "").replace("-", "–") for span in times.split(",") if span.strip()]
-        parts.append(f"{days}: {' và '.join(spans)}")
-    return "; ".join(parts)
+        start_day = _DAY_INDEX[first.lower()]
+        end_day = _DAY_INDEX[(last or first).lower()]
+        days = (
+            list(range(start_day, end_day + 1)) if start_day <= end_day else [*range(start_day, 7), *range(end_day + 1)]
+        )
+        spans = []
+        for span in times.split(","):
+            if not span.strip():
+                continue
+            opening, closing = (time.fromisoformat(part.strip().zfill(5)) for part in span.split("-"))
+            spans.append((opening, closing))
+        groups.append((days, spans))
+    return describe_hours_vi(groups)
+
+
+def asked_day(today: date | None = None) -> date:
+    """The day a question is answered for: `today` when given, else the one set by `answering_on`, else
+    today in Vietnam."""
+    return today or _ASKED_ON.get() or datetime.now(TIMEZONE).date()
+
+
+@contextmanager
+def answering_on(day: date) -> Iterator[None]:
+    """Answers rendered inside pick the facts valid on `day` (the handler's clock, a test's fake clock)."""
+    token = _ASKED_ON.set(day)
+    try:
+        yield
+    finally:
+        _ASKED_ON.reset(token)
 
 
 def _clip(text: str, limit: int = MAX_ITEM_CHARS) -> str:
@@ -169,62 +231,102 @@ def _document_line(document: Document) -> str:
     return line
 
 
+def _until(valid_until: date | None) -> str:
+    return f" (áp dụng đến hết ngày {valid_until:%d/%m/%Y})" if valid_until else ""
+
+
 def _fee_line(fee: Fee, fees_note: str | None) -> str:
     if fee.amount is None:
         explanation = fee.note or fees_note or "mức thu do Hội đồng nhân dân tỉnh quy định"
-        return f"{fee.name}: {explanation}"
-    line = f"{fee.name}: {format_money(fee.amount)}"
+        return f"{fee.name}: {explanation}{_until(fee.valid_until)}"
+    line = f"{fee.name}: " + ("không thu" if fee.amount == 0 else format_money(fee.amount))
     if fee.payer:
         line += f" (người nộp: {fee.payer[0].lower() + fee.payer[1:]})"
+    line += _until(fee.valid_until)
     if fee.note:
         line += f". {fee.note}"
     return line
 
 
-def fee_summary(procedure: Procedure) -> str:
+def fee_summary(procedure: Procedure, *, today: date | None = None) -> str:
     """One line on the fee for the overview (never a figure that is not in the data)."""
+    fees = procedure.fees_on(asked_day(today))
     if not procedure.fees:
         return "Không thu phí, lệ phí" if not procedure.fees_note else _clip(procedure.fees_note, 120)
-    if len(procedure.fees) == 1 and procedure.fees[0].amount is not None:
-        return format_money(procedure.fees[0].amount)
-    amounts = [fee.amount for fee in procedure.fees if fee.amount is not None]
-    if amounts and len(amounts) == len(procedure.fees):
+    if not fees:
+        return "xin Ông/Bà hỏi cán bộ khi nộp hồ sơ"
+    if len(fees) == 1 and fees[0].amount is not None:
+        return "không thu" if fees[0].amount == 0 else format_money(fees[0].amount)
+    amounts = [fee.amount for fee in fees if fee.amount is not None]
+    if amounts and len(amounts) == len(fees) and min(amounts) > 0:
         return f"từ {format_money(min(amounts))} (xem mục Lệ phí)"
     return "theo quy định, xem mục Lệ phí"
 
 
 def processing_time_summary(procedure: Procedure) -> str:
     """ "10 ngày làm việc", or the rule when there is no fixed number of days."""
-    time = procedure.processing_time
-    if time.days is None:
-        return _clip(time.text or "", 160)
-    unit = "ngày làm việc" if time.unit == "working_days" else "ngày"
-    return f"{time.days} {unit}"
+    time_ = procedure.processing_time
+    if time_.days is None:
+        return _clip(time_.text or "", 160)
+    unit = "ngày làm việc" if time_.unit == "working_days" else "ngày"
+    return f"{time_.days} {unit}"
 
 
-def _uncertain_lines(procedure: Procedure, aspect: str) -> list[str]:
-    words = _UNCERTAIN_WORDS.get(aspect, ())
-    notes = [note for note in procedure.uncertain if any(word in note.lower() for word in words)]
-    return [f"Lưu ý (chưa kiểm chứng): {_clip(note, 200)}" for note in notes[:2]]
+class _Facts:
+    """What an answer rests on: its bases, the oldest day its facts were verified, and how sure they are."""
+
+    def __init__(self, as_of: date) -> None:
+        self.bases: list[str] = []
+        self.verified: list[date] = []
+        self.as_of = as_of
+        self.local = False
+        self.unconfirmed = False
+
+    def add(self, basis: str | None, verified: date | None, *, local: bool = False, confirmed: bool = True) -> None:
+        if basis and basis not in self.bases:
+            self.bases.append(basis)
+        self.verified.append(verified or self.as_of)
+        self.local = self.local or local
+        self.unconfirmed = self.unconfirmed or not confirmed
+
+    def footer(self, with_basis: bool) -> list[str]:
+        lines = []
+        if with_basis and self.bases:
+            lines.append(_clip("Căn cứ: " + "; ".join(self.bases) + ".", 200))
+        if self.local:
+            lines.append(POLITE_LOCAL)
+        elif self.unconfirmed:
+            lines.append(POLITE_UNCONFIRMED)
+        day = min(self.verified) if self.verified else self.as_of
+        lines.append(f"Thông tin cập nhật ngày {day:%d/%m/%Y}.")
+        return lines
 
 
-def _section(procedure: Procedure, aspect: str, department: str) -> list[str]:
-    """The body of one aspect."""
+def _section(procedure: Procedure, aspect: str, department: str, day: date, facts: _Facts) -> list[str]:
+    """The body of one aspect; `facts` collects what it rests on."""
     if aspect == "fee":
-        if procedure.fees:
-            lines = ["Phí, lệ phí:", *_bullets(_fee_line(fee, procedure.fees_note) for fee in procedure.fees)]
-            if procedure.fees_note and any(fee.amount is not None for fee in procedure.fees):
+        fees = procedure.fees_on(day)
+        for fee in fees:
+            facts.add(fee.basis, procedure.fee_verified(fee), local=fee.local, confirmed=fee.confirmed)
+        if fees:
+            lines = ["Phí, lệ phí:", *_bullets(_fee_line(fee, procedure.fees_note) for fee in fees)]
+            if procedure.fees_note and any(fee.amount is not None for fee in fees):
                 lines.append(_clip(procedure.fees_note, 300))
+        elif procedure.fees:
+            lines = ["Phí, lệ phí: xin Ông/Bà hỏi cán bộ khi nộp hồ sơ để biết mức thu hiện hành."]
         else:
             lines = ["Phí, lệ phí: " + (procedure.fees_note or "Không thu phí, lệ phí.")]
         return lines
     if aspect == "documents":
-        return ["Hồ sơ cần chuẩn bị:", *_bullets((_document_line(d) for d in procedure.documents), numbered=True)]
+        facts.add(procedure.documents_basis, procedure.list_verified(), confirmed=procedure.documents_confirmed)
+        documents = procedure.documents_on(day)
+        return ["Hồ sơ cần chuẩn bị:", *_bullets((_document_line(d) for d in documents), numbered=True)]
     if aspect == "processing_time":
-        time = procedure.processing_time
+        time_ = procedure.processing_time
+        facts.add(time_.basis, procedure.time_verified(), local=time_.local, confirmed=time_.confirmed)
         lines = [f"Thời hạn giải quyết: {processing_time_summary(procedure)}."]
-        if time.text and time.days is not None:
-            lines.append(_clip(time.text, 400))
+        if time_.text and time_.days is not None:
+            lines.append(_clip(time_.text, 400))
         return lines
     if aspect == "steps":
         return ["Các bước thực hiện:", *_bullets(procedure.steps, numbered=True)]
@@ -247,7 +349,9 @@ def _section(procedure: Procedure, aspect: str, department: str) -> list[str]:
     if aspect == "legal_basis":
         return [
             "Căn cứ pháp lý:",
-            *_bullets(f"{b.document}" + (f" ({b.articles})" if b.articles else "") for b in procedure.legal_basis),
+            *_bullets(
+                f"{b.document}" + (f" ({b.articles})" if b.articles else "") for b in procedure.legal_basis_on(day)
+            ),
         ]
     if aspect == "forms":
         if procedure.forms:
@@ -260,74 +364,107 @@ def _section(procedure: Procedure, aspect: str, department: str) -> list[str]:
                 "Mẫu có sẵn tại nơi nộp hồ sơ và trên Cổng Dịch vụ công.",
             ]
         return ["Thủ tục này không có mẫu đơn, tờ khai riêng được công bố."]
-    # overview
+    # overview: the figures it quotes carry their own doubts
+    time_ = procedure.processing_time
+    facts.add(None, procedure.time_verified(), local=time_.local, confirmed=time_.confirmed)
+    for fee in procedure.fees_on(day):
+        facts.add(None, procedure.fee_verified(fee), local=fee.local, confirmed=fee.confirmed)
     lines = [_clip(procedure.summary, 320)]
     lines.append(f"- Thời hạn: {processing_time_summary(procedure)}")
-    lines.append(f"- Lệ phí: {fee_summary(procedure)}")
+    lines.append(f"- Lệ phí: {fee_summary(procedure, today=day)}")
     lines.append(f"- Nơi nộp: {_clip(procedure.where.submit[0], 160)}")
     lines.append(f"- Trực tuyến: {_ONLINE_LABELS[procedure.online]}")
     lines.append(f"- Cơ quan giải quyết: {department}")
     return lines
 
 
-def render_procedure(procedure: Procedure, aspect: str, department: str, lead: str | None = None) -> str:
-    """The reply about one aspect of a procedure: title, body, doubts, date.
+# Aspects whose answer ends with the legal basis of its facts in one line.
+_BASIS_LINE_ASPECTS = frozenset({"fee", "documents", "processing_time"})
+
+
+def render_procedure(
+    procedure: Procedure, aspect: str, department: str, lead: str | None = None, *, today: date | None = None
+) -> str:
+    """The reply about one aspect of a procedure: title, the facts valid on the day asked, their basis in one
+    line, one polite line where a fact may differ locally or is not fully confirmed, and the date.
 
     `lead` is the answer of the procedure's FAQ question the citizen asked; it replaces the summary of an
-    overview (an aspect's own facts are more exact than any prose about them).
+    overview (an aspect's own facts are more exact than any prose about them). Editorial notes (`review`)
+    are for officers and never appear here.
     """
+    day = asked_day(today)
+    facts = _Facts(procedure.as_of)
     lines = [procedure.title]
-    body = _section(procedure, aspect, department)
+    body = _section(procedure, aspect, department, day, facts)
     if lead and aspect == "overview":
         body[0] = _clip(lead, 320)
     lines.extend(body)
-    lines.extend(_uncertain_lines(procedure, aspect))
-    lines.append(f"(Thông tin cập nhật ngày {procedure.as_of:%d/%m/%Y})")
+    lines.extend(facts.footer(with_basis=aspect in _BASIS_LINE_ASPECTS))
     return "\n".join(lines)
 
 
 def centre_values(centre: CentreInfo) -> dict[str, str]:
-    """Values of the placeholders that general entries may use."""
+    """Values of the placeholders that general entries may use ("" when the centre has not set one)."""
     return {
         "centre_name": centre.name,
-        "centre_address": centre.address or "(xin gọi đường dây nóng để được hướng dẫn)",
+        "centre_address": centre.address,
         "centre_hotline": centre.hotline,
         "working_hours": format_working_hours(centre.working_hours),
         "portal_url": centre.portal_url,
+        "provincial_hotline": centre.provincial_hotline,
     }
+
+
+_PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
+
+
+def fill(text: str, values: dict[str, str]) -> str:
+    """The text with the centre's facts filled in; a line that needs a value the centre has not set is left
+    out (no placeholder, no empty "Địa chỉ: " ever reaches a citizen)."""
+    kept = []
+    for line in text.split("\n"):
+        names = _PLACEHOLDER.findall(line)
+        if any(not values.get(name) for name in names):
+            continue
+        kept.append(_PLACEHOLDER.sub(lambda match: values.get(match.group(1), match.group(0)), line))
+    return "\n".join(kept)
 
 
 def render_general(entry: GeneralEntry, centre: CentreInfo, lead: str | None = None) -> str:
     """A general entry with the centre's own facts filled in."""
     values = centre_values(centre)
-    text = entry.answer.format_map(values)
+    text = fill(entry.answer, values)
     if lead:
-        text = lead.format_map(values) + "\n" + text
+        lead_text = fill(lead, values)
+        if lead_text:
+            text = lead_text + "\n" + text
     return text
+
+
+def _with_hotline(text: str, centre: CentreInfo) -> str:
+    if not centre.hotline:
+        return text
+    return (
+        text + "\n" + MSG_HOTLINE_LINE.format(hotline=centre.hotline, hours=format_working_hours(centre.working_hours))
+    )
 
 
 def render_fallback(centre: CentreInfo) -> str:
     """The honest "not found" reply with the hotline and hours."""
-    return MSG_FALLBACK.format(hotline=centre.hotline, hours=format_working_hours(centre.working_hours))
+    return _with_hotline(MSG_FALLBACK, centre)
 
 
 def render_need_procedure(centre: CentreInfo, aspect: str) -> str:
     """The question asked about an aspect without naming a procedure."""
-    return MSG_NEED_PROCEDURE.format(
-        what=_ASPECT_WHAT[aspect],
-        example=_ASPECT_EXAMPLE[aspect],
-        hotline=centre.hotline,
-        hours=format_working_hours(centre.working_hours),
-    )
+    text = MSG_NEED_PROCEDURE.format(what=_ASPECT_WHAT[aspect], example=_ASPECT_EXAMPLE[aspect])
+    return _with_hotline(text, centre)
 
 
 def render_greeting(centre: CentreInfo, thanks: bool = False) -> str:
     """The welcome (or "you're welcome") reply."""
     if thanks:
         return MSG_THANKS
-    return MSG_GREETING.format(
-        centre=centre.name, hotline=centre.hotline, hours=format_working_hours(centre.working_hours)
-    )
+    return _with_hotline(MSG_GREETING.format(centre=centre.name), centre)
 
 
 def render_clarify(aspect: str | None, count: int = 2) -> str:
@@ -348,8 +485,15 @@ __all__ = [
     "ASPECT_LABELS",
     "BUTTON_HOTLINE",
     "BUTTON_HUMAN",
+    "POLITE_LOCAL",
+    "POLITE_UNCONFIRMED",
+    "answering_on",
+    "asked_day",
     "button_label",
     "centre_values",
+    "describe_hours_vi",
+    "fill",
+    "format_time_vi",
     "fee_summary",
     "format_money",
     "format_working_hours",

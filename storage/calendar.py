@@ -18,6 +18,8 @@ from zoneinfo import ZoneInfo
 import holidays
 import yaml
 
+from knowledge.render import describe_hours_vi
+
 _DAY_NAMES = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6}
 _HOURS_RE = re.compile(r"^(?P<days>[A-Za-z]{3}(?:-[A-Za-z]{3})?)\s+(?P<spans>[\d:,\s-]+)$")
 
@@ -32,9 +34,19 @@ class WorkingHours:
 
     weekdays: frozenset[int]
     spans: tuple[tuple[time, time], ...]
+    # Further reception hours after ";" ("Sat 07:30-11:30"): shown to citizens, but those days do not
+    # count as working days for appointment dates.
+    extra: tuple[tuple[frozenset[int], tuple[tuple[time, time], ...]], ...] = ()
 
     @classmethod
     def parse(cls, text: str) -> WorkingHours:
+        first, *more = text.split(";")
+        main = cls._parse_group(first)
+        extra = tuple((hours.weekdays, hours.spans) for hours in map(cls._parse_group, more) if more)
+        return cls(weekdays=main.weekdays, spans=main.spans, extra=extra)
+
+    @classmethod
+    def _parse_group(cls, text: str) -> WorkingHours:
         match = _HOURS_RE.match(text.strip())
         if not match:
             raise CalendarError(f"WORKING_HOURS must look like 'Mon-Fri 07:30-11:30,13:30-17:00', got {text!r}")
@@ -69,12 +81,8 @@ class WorkingHours:
         return self.spans[-1][1]
 
     def describe_vi(self) -> str:
-        """`Thứ Hai – Thứ Sáu, 07:30–11:30 và 13:30–17:00`."""
-        names = ["Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ nhật"]
-        days = sorted(self.weekdays)
-        day_text = f"{names[days[0]]} – {names[days[-1]]}" if len(days) > 1 else names[days[0]]
-        spans = " và ".join(f"{a:%H:%M}–{b:%H:%M}" for a, b in self.spans)
-        return f"{day_text}, {spans}"
+        """`Thứ Hai – Thứ Sáu: sáng 7 giờ 30 – 11 giờ 30, chiều 13 giờ 30 – 17 giờ; Thứ Bảy: sáng …`."""
+        return describe_hours_vi(((self.weekdays, self.spans), *self.extra))
 
 
 @dataclass

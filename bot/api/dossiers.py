@@ -25,7 +25,7 @@ from storage.apikeys import Principal
 from storage.dossiers import STATUSES, DossierFilter, NewDossier
 from storage.errors import DomainError, InvalidInput
 from storage.importer import import_dossiers
-from storage.lifecycle import status_label
+from storage.lifecycle import national_status_code, status_label
 from storage.models import Department, Dossier, Procedure, Role
 
 WRITE_ROLES = (Role.ADMIN, Role.OFFICER, Role.INTEGRATION)
@@ -74,6 +74,7 @@ def dossier_json(
         "code": dossier.code,
         "status": dossier.status,
         "status_label": status_label(dossier.status),
+        "national_status_code": national_status_code(dossier.status),
         "procedure_id": dossier.procedure_id,
         "procedure_title": procedure.title if procedure else None,
         "department": dossier.department_id,
@@ -296,6 +297,12 @@ DOSSIER_SCHEMA: dict[str, Any] = {
         "code": {"type": "string"},
         "status": {"type": "string", "enum": list(STATUSES)},
         "status_label": {"type": "string"},
+        "national_status_code": {
+            "type": "integer",
+            "minimum": 1,
+            "maximum": 10,
+            "description": "The status in the national public-service portal's list (1–10)",
+        },
         "procedure_id": {"type": "string"},
         "procedure_title": _NULLABLE_STR,
         "department": {"type": "string"},

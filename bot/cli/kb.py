@@ -7,8 +7,10 @@ import json
 import sys
 from collections import Counter
 from collections.abc import Callable
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from bot.app import load_knowledge
 from bot.cli.kbsync import register_sync
@@ -16,6 +18,8 @@ from bot.settings import Settings
 from knowledge import KnowledgeBase, KnowledgeBaseError, Matcher, load_knowledge_base
 from knowledge.importer import import_procedures
 from knowledge.loader import BUNDLED_PATH
+from knowledge.review import check as check_currency
+from knowledge.review import review
 
 SubParsers = Any  # argparse's _SubParsersAction is private
 
@@ -81,6 +85,23 @@ def _summary(kb: KnowledgeBase) -> list[str]:
     return lines
 
 
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from None
+
+
+def _print_review(kb: KnowledgeBase) -> None:
+    listed = review(kb)
+    print()
+    print(f"To confirm ({sum(len(items) for _, items in listed)} item(s) in {len(listed)} procedure(s)):")
+    for procedure, items in listed:
+        print(f"{procedure.id} — {procedure.title}")
+        for item in items:
+            print(f"  [{item.field}] {item.message}")
+
+
 def _check(args: argparse.Namespace, settings: Settings) -> int:
     path = args.path or settings.knowledge_base_path
     try:
@@ -88,13 +109,34 @@ def _check(args: argparse.Namespace, settings: Settings) -> int:
     except KnowledgeBaseError as error:
         _print_problems(error)
         return 1
-    print("\n".join(_summary(kb)))
-    return 0
+    today = args.today or datetime.now(ZoneInfo(settings.timezone)).date()
+    findings = check_currency(kb, today)
+    errors = [finding for finding in findings if finding.level == "error"]
+    for finding in findings:
+        print(f"{finding.level.upper()}: {finding}")
+    if errors:
+        print(f"{len(errors)} error(s) on {today:%d/%m/%Y}; see knowledge/FORMAT.md ('Sourced, dated facts')")
+    else:
+        print("\n".join(_summary(kb)))
+        warnings = len(findings) - len(errors)
+        print(f"Facts checked for {today:%d/%m/%Y}: 0 errors, {warnings} warning(s)")
+    if args.review:
+        _print_review(kb)
+    return 1 if errors else 0
 
 
 def _register_check(kb_sub: SubParsers) -> None:
-    parser = kb_sub.add_parser("check", help="validate the knowledge base and print counts per department")
+    parser = kb_sub.add_parser(
+        "check",
+        help="validate the knowledge base: format, replaced documents cited, facts not verified for 6 months",
+    )
     parser.add_argument("--path", type=Path, default=None, help="knowledge base directory (default: configured)")
+    parser.add_argument(
+        "--review", action="store_true", help="also list what officers must confirm (editorial notes, facts)"
+    )
+    parser.add_argument(
+        "--today", type=_day, default=None, help="check the facts as on this day, YYYY-MM-DD (default: today)"
+    )
     parser.set_defaults(func=_check)
 
 

@@ -61,7 +61,7 @@ def test_out_of_scope_falls_back_honestly(matcher: Matcher, question: str) -> No
     assert answer.outcome == "fallback", answer.to_json()
     assert answer.procedure is None
     assert CENTRE.hotline in answer.text
-    assert "07:30" in answer.text
+    assert "7 giờ 30" in answer.text
     assert ("Gặp cán bộ", "menu:human") in answer.buttons
     assert ("Gọi đường dây nóng", "menu:hotline") in answer.buttons
 
@@ -121,10 +121,11 @@ def test_fee_answer_renders_amounts_from_the_data(matcher: Matcher) -> None:
     answer = matcher.ask("lệ phí lý lịch tư pháp")
     assert "200.000 đồng" in answer.text
     assert "Sinh viên, người có công 100.000 đồng" in answer.text
-    # the doubt listed under `uncertain` is said, not hidden
-    assert "Lưu ý (chưa kiểm chứng): Mức lệ phí sau ngày 31/12/2025" in answer.text
+    # the officers' note listed under `uncertain` (now `review`) is theirs: never said to the citizen
+    assert "Mức lệ phí sau ngày 31/12/2025" not in answer.text
+    assert "chưa kiểm chứng" not in answer.text
     assert answer.text.startswith("Cấp Phiếu lý lịch tư pháp")
-    assert "01/07/2025" in answer.text
+    assert "Thông tin cập nhật ngày 01/07/2025." in answer.text
 
 
 def test_fee_set_by_the_province_is_never_invented(matcher: Matcher) -> None:
@@ -132,7 +133,7 @@ def test_fee_set_by_the_province_is_never_invented(matcher: Matcher) -> None:
     assert answer.aspect == "fee"
     assert "Lệ phí cấp giấy phép xây dựng: Mức thu do Hội đồng nhân dân tỉnh quy định." in answer.text
     assert "đồng" not in answer.text.replace("Hội đồng", "")
-    assert "Lưu ý (chưa kiểm chứng)" in answer.text
+    assert "Lưu ý (chưa kiểm chứng)" not in answer.text
 
 
 def test_free_procedure_says_so(matcher: Matcher) -> None:
@@ -210,7 +211,7 @@ def test_general_entry_is_answered_with_centre_facts(matcher: Matcher) -> None:
     assert answer.procedure is None
     assert answer.aspect == "overview"
     assert CENTRE.address in answer.text
-    assert "Thứ Hai đến Thứ Sáu: 07:30–11:30 và 13:30–17:00" in answer.text
+    assert "Thứ Hai – Thứ Sáu: sáng 7 giờ 30 – 11 giờ 30, chiều 13 giờ 30 – 17 giờ" in answer.text
     data = answer.to_json()
     assert data["procedure"] == {
         "id": "dia-chi-trung-tam",
@@ -255,7 +256,7 @@ def test_money_and_hours_formatting() -> None:
     assert format_money(1500000) == "1.500.000 đồng"
     assert format_money(0) == "0 đồng"
     assert format_working_hours("Mon-Fri 07:30-11:30,13:30-17:00; Sat 07:30-11:30") == (
-        "Thứ Hai đến Thứ Sáu: 07:30–11:30 và 13:30–17:00; Thứ Bảy: 07:30–11:30"
+        "Thứ Hai – Thứ Sáu: sáng 7 giờ 30 – 11 giờ 30, chiều 13 giờ 30 – 17 giờ; Thứ Bảy: sáng 7 giờ 30 – 11 giờ 30"
     )
     assert format_working_hours("Sáng 7h30 - 11h30 các ngày trong tuần") == "Sáng 7h30 - 11h30 các ngày trong tuần"
 
@@ -309,4 +310,4 @@ def test_button_for_a_general_entry(matcher: Matcher) -> None:
     answer = matcher.answer_aspect("gio-lam-viec", "overview")
     assert answer.outcome == "answer"
     assert answer.general is not None
-    assert answer.text == "Giờ làm việc: Thứ Hai đến Thứ Sáu: 07:30–11:30 và 13:30–17:00."
+    assert answer.text == "Giờ làm việc: Thứ Hai – Thứ Sáu: sáng 7 giờ 30 – 11 giờ 30, chiều 13 giờ 30 – 17 giờ."

@@ -94,7 +94,11 @@ def test_bad_overrides_file(tmp_path: Path, content: str, message: str) -> None:
 def test_working_hours_parse_and_describe() -> None:
     hours = WorkingHours.parse(HOURS)
     assert hours.weekdays == frozenset(range(5))
-    assert hours.describe_vi() == "Thứ Hai – Thứ Sáu, 07:30–11:30 và 13:30–17:00"
+    assert hours.describe_vi() == "Thứ Hai – Thứ Sáu: sáng 7 giờ 30 – 11 giờ 30, chiều 13 giờ 30 – 17 giờ"
+    # a Saturday-morning reception is shown, but Saturday stays outside the working days
+    saturday = WorkingHours.parse(HOURS + "; Sat 07:30-11:30")
+    assert saturday.weekdays == frozenset(range(5))
+    assert saturday.describe_vi().endswith("; Thứ Bảy: sáng 7 giờ 30 – 11 giờ 30")
     with pytest.raises(CalendarError):
         WorkingHours.parse("weekdays 8-5")
     with pytest.raises(CalendarError):

@@ -52,5 +52,5 @@ def test_refused(current: str, new: str) -> None:
 
 def test_labels() -> None:
     assert status_label("needs_supplement") == "Yêu cầu bổ sung giấy tờ"
-    assert status_label("awaiting_payment") == "Chờ thực hiện nghĩa vụ tài chính"
+    assert status_label("awaiting_payment") == "Yêu cầu thực hiện nghĩa vụ tài chính"
     assert status_label("result_ready", "en") == "Result ready"
