@@ -45,6 +45,8 @@ from bot.reports import (
     report_query,
     summary_file_response,
 )
+from knowledge.review import check as kb_check
+from knowledge.review import review as kb_review
 from storage.apikeys import Principal, authenticate
 from storage.errors import DomainError, Forbidden
 from storage.lifecycle import status_label
@@ -414,6 +416,29 @@ async def dossier_page(request: web.Request) -> web.StreamResponse:
     return _render(request, "dashboard/dossier.html", context)
 
 
+# --- knowledge base review ("Nội dung cần rà soát") -----------------------------------------------
+
+
+async def kb_review_page(request: web.Request) -> web.StreamResponse:
+    """For officers: what the knowledge base says that is out of date or not yet confirmed (never shown to
+    citizens): errors and warnings of `motcua kb check` on today, then the editorial notes per procedure."""
+    principal, session = await require_session(request)
+    app = request.app
+    kb = app[keys.KB]
+    today = app[CLOCK]().astimezone(ZoneInfo(app[keys.SETTINGS].timezone)).date()
+    findings = kb_check(kb, today)
+    titles = {f"procedures/{p.id}.yaml": p.title for p in kb.procedures}
+    context: dict[str, Any] = {
+        "principal": principal,
+        "csrf": csrf_token(app[SECRET], session),
+        "today": today,
+        "errors": [(titles.get(f.file, f.file), f) for f in findings if f.level == "error"],
+        "warnings": [(titles.get(f.file, f.file), f) for f in findings if f.level == "warning"],
+        "procedures": kb_review(kb),
+    }
+    return _render(request, "dashboard/kb_review.html", context)
+
+
 # --- files -----------------------------------------------------------------------------------------
 
 
@@ -477,6 +502,7 @@ def setup_dashboard(app: web.Application) -> None:
     app.router.add_post("/dashboard/login", login)
     app.router.add_post("/dashboard/logout", logout)
     app.router.add_get("/dashboard/dossiers/{code}", dossier_page)
+    app.router.add_get("/dashboard/ra-soat", kb_review_page)
     app.router.add_get(r"/dashboard/export/summary.{fmt:csv|xlsx|txt}", export_summary)
     app.router.add_get(r"/dashboard/export/dossiers.{fmt:csv|xlsx}", export_dossiers)
     app.router.add_get(r"/dashboard/export/overdue.{fmt:csv|xlsx}", export_overdue)

@@ -186,7 +186,7 @@ async def test_the_dossier_page(report_client: Any, report_key: KeyMaker) -> Non
     await sign_in(report_client, await report_key("admin"))
     html = await (await report_client.get("/dashboard/dossiers/RPT-A4")).text()
     assert "15/09/2025 17:00" in html and "(hẹn lại: 22/09/2025 17:00)" in html
-    assert "Đã có kết quả" in html
+    assert "Đã xử lý xong" in html
 
 
 async def test_files_with_the_session(report_client: Any, report_key: KeyMaker) -> None:
