@@ -183,7 +183,9 @@ def _gpxd(**changes: object) -> dict[str, object]:
     return data
 
 
-REPLACED = [{"replaced": "Nghị định 175/2024/NĐ-CP", "replacement": "Nghị định 217/2026/NĐ-CP", "from": "2026-07-01"}]
+REPLACED: list[dict[str, object]] = [
+    {"replaced": "Nghị định 175/2024/NĐ-CP", "replacement": "Nghị định 217/2026/NĐ-CP", "from": "2026-07-01"}
+]
 
 
 def _departments(root: Path) -> str:
