@@ -232,7 +232,7 @@ def _document_line(document: Document) -> str:
 
 
 def _until(valid_until: date | None) -> str:
-    return f" (áp dụng đến hết ngày {valid_until:%d/%m/%Y})" if valid_until else ""
+    return f", áp dụng đến hết ngày {valid_until:%d/%m/%Y}" if valid_until else ""
 
 
 def _fee_line(fee: Fee, fees_note: str | None) -> str:
@@ -240,9 +240,9 @@ def _fee_line(fee: Fee, fees_note: str | None) -> str:
         explanation = fee.note or fees_note or "mức thu do Hội đồng nhân dân tỉnh quy định"
         return f"{fee.name}: {explanation}{_until(fee.valid_until)}"
     line = f"{fee.name}: " + ("không thu" if fee.amount == 0 else format_money(fee.amount))
+    line += _until(fee.valid_until)
     if fee.payer:
         line += f" (người nộp: {fee.payer[0].lower() + fee.payer[1:]})"
-    line += _until(fee.valid_until)
     if fee.note:
         line += f". {fee.note}"
     return line

@@ -32,7 +32,9 @@ FORBIDDEN = (
     "TODO",
     "Lưu ý (",
 )
-ENGLISH_HOURS = re.compile(r"\b(Mon|Tue|Wed|Thu|Fri|Sat|Sun)\b|\d{1,2}:\d{2}\s*-\s*\d{1,2}:\d{2}")
+_DAY = r"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)"
+# "Mon-Fri", "Sat 07:30", "07:30-11:30" ("Thu nhận" is Vietnamese, not Thursday)
+ENGLISH_HOURS = re.compile(rf"\b{_DAY}\s*-\s*{_DAY}\b|\b{_DAY}\s+\d|\d{{1,2}}:\d{{2}}\s*[-–]\s*\d{{1,2}}:\d{{2}}")
 CENTRES = (
     CentreInfo(
         name="Trung tâm Phục vụ hành chính công tỉnh Thử Nghiệm",
