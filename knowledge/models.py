@@ -249,6 +249,12 @@ class Procedure(_Record):
         return self.documents_verified or self.as_of
 
 
+class DatedLine(_Validity):
+    """A line of a general answer that holds only between two days (a temporary waiver, a new rule)."""
+
+    text: StrictStr = Field(min_length=1)
+
+
 class GeneralEntry(_Record):
     """A general question about the centre (address, hours, portal, payment, ...)."""
 
@@ -256,6 +262,8 @@ class GeneralEntry(_Record):
     title: StrictStr = Field(min_length=1)
     aliases: list[StrictStr] = []
     answer: StrictStr = Field(min_length=1)
+    # Lines added to the answer on the days they hold.
+    dated_lines: list[DatedLine] = []
     faq: list[FaqItem] = []
 
     @field_validator("id")
@@ -302,6 +310,7 @@ class CentreInfo(BaseModel):
 
 __all__ = [
     "CentreInfo",
+    "DatedLine",
     "Department",
     "Document",
     "FaqItem",

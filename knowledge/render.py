@@ -430,10 +430,16 @@ def fill(text: str, values: dict[str, str]) -> str:
     return "\n".join(kept)
 
 
-def render_general(entry: GeneralEntry, centre: CentreInfo, lead: str | None = None) -> str:
-    """A general entry with the centre's own facts filled in."""
+def render_general(
+    entry: GeneralEntry, centre: CentreInfo, lead: str | None = None, *, today: date | None = None
+) -> str:
+    """A general entry with the centre's own facts filled in, and its dated lines that hold on the day asked."""
     values = centre_values(centre)
-    text = fill(entry.answer, values)
+    day = asked_day(today)
+    answer = "\n".join(
+        [entry.answer, *(" ".join(line.text.split()) for line in entry.dated_lines if line.valid_on(day))]
+    )
+    text = fill(answer, values)
     if lead:
         lead_text = fill(lead, values)
         if lead_text:

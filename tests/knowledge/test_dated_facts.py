@@ -289,3 +289,25 @@ def test_the_matcher_answers_with_the_waiver_inside_its_range() -> None:
         after = matcher.ask("lệ phí đổi căn cước").text
     assert "117/2026/TT-BTC" in during
     assert "117/2026/TT-BTC" not in after
+
+
+def test_a_general_answer_shows_its_dated_lines_only_inside_their_range() -> None:
+    from knowledge.models import GeneralEntry
+    from knowledge.render import render_general
+
+    entry = GeneralEntry.model_validate(
+        {
+            "id": "nop-ho-so-truc-tuyen",
+            "title": "Nộp hồ sơ trực tuyến",
+            "answer": "Nộp tại {portal_url}.",
+            "dated_lines": [
+                {
+                    "text": "Miễn lệ phí theo Thông tư 117/2026/TT-BTC.",
+                    "valid_from": "2026-08-15",
+                    "valid_until": "2027-02-28",
+                }
+            ],
+        }
+    )
+    assert "117/2026" in render_general(entry, CENTRE, today=date(2026, 12, 4))
+    assert "117/2026" not in render_general(entry, CENTRE, today=date(2027, 3, 1))
