@@ -310,7 +310,7 @@ def _section(procedure: Procedure, aspect: str, department: str, day: date, fact
             facts.add(fee.basis, procedure.fee_verified(fee), local=fee.local, confirmed=fee.confirmed)
         if fees:
             lines = ["Phí, lệ phí:", *_bullets(_fee_line(fee, procedure.fees_note) for fee in fees)]
-            if procedure.fees_note and any(fee.amount is not None for fee in fees):
+            if procedure.fees_note and not any(procedure.fees_note == (fee.note or "") for fee in fees):
                 lines.append(_clip(procedure.fees_note, 300))
         elif procedure.fees:
             lines = ["Phí, lệ phí: xin Ông/Bà hỏi cán bộ khi nộp hồ sơ để biết mức thu hiện hành."]
