@@ -43,7 +43,7 @@ _ONLINE_LABELS = {
     "none": "Chưa hỗ trợ, nộp trực tiếp hoặc qua bưu điện",
 }
 MAX_ITEMS = 8
-MAX_ITEM_CHARS = 240
+MAX_ITEM_CHARS = 320
 
 MSG_FALLBACK = (
     "Xin lỗi, tôi chưa tìm thấy thông tin phù hợp với câu hỏi của Ông/Bà.\n"
@@ -238,7 +238,7 @@ def _until(valid_until: date | None) -> str:
 def _fee_line(fee: Fee, fees_note: str | None) -> str:
     if fee.amount is None:
         explanation = fee.note or fees_note or "mức thu do Hội đồng nhân dân tỉnh quy định"
-        return f"{fee.name}: {explanation}{_until(fee.valid_until)}"
+        return f"{fee.name}{_until(fee.valid_until)}: {explanation}"
     line = f"{fee.name}: " + ("không thu" if fee.amount == 0 else format_money(fee.amount))
     line += _until(fee.valid_until)
     if fee.payer:
@@ -292,7 +292,7 @@ class _Facts:
     def footer(self, with_basis: bool) -> list[str]:
         lines = []
         if with_basis and self.bases:
-            lines.append(_clip("Căn cứ: " + "; ".join(self.bases) + ".", 200))
+            lines.append(_clip("Căn cứ: " + "; ".join(self.bases) + ".", 320))
         if self.local:
             lines.append(POLITE_LOCAL)
         elif self.unconfirmed:
