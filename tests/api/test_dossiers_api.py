@@ -148,7 +148,7 @@ async def test_status_changes_and_illegal_transition(client: Any, api_key: Any, 
     assert resp.status == 409
     error = (await resp.json())["error"]
     assert error["code"] == "illegal_transition"
-    assert "Đã có kết quả" in error["message"]
+    assert "Đã xử lý xong" in error["message"]
     resp = await client.patch(f"/api/v1/dossiers/{code}", json={"status": "returned"}, headers=headers)
     assert (await resp.json())["returned_at"] is not None
     resp = await client.patch(f"/api/v1/dossiers/{code}", json={"status": "teleported"}, headers=headers)
@@ -282,3 +282,17 @@ async def test_openapi_matches_routes(client: Any) -> None:
         if path and path.startswith("/api/v1/") and path != "/api/v1/openapi.json" and route.method != "HEAD":
             routed.add((path, route.method))
     assert routed == documented
+
+
+async def test_dossiers_expose_the_national_status_code(client: Any, api_key: Any, two_procedures: Any) -> None:
+    proc, _ = two_procedures
+    headers = await api_key("admin")
+    resp = await client.post("/api/v1/dossiers", json=body(proc.id, received_at="2026-02-12T09:00:00"), headers=headers)
+    created = await resp.json()
+    assert created["status"] == "received"  # the API's English value is unchanged
+    assert created["national_status_code"] == 2
+    assert created["status_label"] == "Được tiếp nhận"
+    resp = await client.get("/api/v1/dossiers", headers=headers)
+    listed = await resp.json()
+    items = listed.get("items", listed.get("dossiers", listed)) if isinstance(listed, dict) else listed
+    assert all(item["national_status_code"] == 2 for item in items)

@@ -70,7 +70,7 @@ async def test_handoff_forwards_with_context_and_relays_the_officers_reply(journ
     to_citizen, note = await journey.send(officer("/done@motcua_bot", "501")) or []
     assert to_citizen.to == ("zalo", "zu1") and "Trợ lý tự động tiếp tục" in to_citizen.text
     assert note.to is None and "#HO" in note.text
-    assert "Đã tiếp nhận" in texts(await journey.say(dossier.code, chat="zu1", channel="zalo"))
+    assert "Được tiếp nhận" in texts(await journey.say(dossier.code, chat="zu1", channel="zalo"))
     (row,) = await handoffs(journey)
     assert row.ended_by == "officer" and row.ended_at is not None
 

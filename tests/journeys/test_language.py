@@ -24,7 +24,7 @@ async def test_journeys_follow_the_chosen_language(journey: Journey) -> None:
     assert "Status: Received" in text and "Handled by:" in text and "last 4 digits" in text
     assert "send your dossier code" in texts(await journey.press("menu:lookup"))
     await journey.say("Tiếng Việt")
-    assert "Tình trạng: Đã tiếp nhận" in texts(await journey.say(dossier.code))
+    assert "Tình trạng: Được tiếp nhận" in texts(await journey.say(dossier.code))
 
 
 async def test_bare_lang_offers_both(journey: Journey) -> None:

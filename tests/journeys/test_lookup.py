@@ -23,7 +23,7 @@ async def test_unlinked_chat_sees_status_due_date_and_department_only(journey: J
     dossier = await journey.new_dossier()
     text = texts(await journey.say(dossier.code))
     assert dossier.code in text
-    assert "Đã tiếp nhận" in text
+    assert "Được tiếp nhận" in text
     assert "Công an" in text  # the department
     due = dossier.due_at.astimezone(TZ)
     assert due.date() > MONDAY_10AM.date()
@@ -50,7 +50,7 @@ async def test_any_common_way_of_typing_the_code_finds_it(journey: Journey, type
     message = typed.format(code=code, lower=code.lower(), spaced=code.replace("-", " "), dotted=code.replace("-", "."))
     text = texts(await journey.say(message))
     assert f"Mã hồ sơ: {code}" in text
-    assert "Đã tiếp nhận" in text
+    assert "Được tiếp nhận" in text
 
 
 async def test_last_four_digits_prove_ownership_and_link_the_chat(journey: Journey) -> None:
@@ -94,9 +94,9 @@ async def test_failed_lookups_are_rate_limited_per_chat(make_journey: MakeJourne
     blocked = texts(await journey.say(dossier.code))
     assert "nhiều lần" in blocked
     assert dossier.code not in blocked
-    assert "Đã tiếp nhận" not in blocked
+    assert "Được tiếp nhận" not in blocked
     # ...but another chat is not affected.
-    assert "Đã tiếp nhận" in texts(await journey.say(dossier.code, chat="other"))
+    assert "Được tiếp nhận" in texts(await journey.say(dossier.code, chat="other"))
 
 
 async def test_wrong_digits_count_towards_the_limit(make_journey: MakeJourney) -> None:

@@ -94,7 +94,7 @@ async def test_result_ready_counter_or_postal(journey: Journey) -> None:
     await journey.change(counter, status="result_ready")
     await journey.change(postal, status="result_ready")
     first, second = (Reply.from_payload(r.payload).text for r in await journey.outbox("status"))
-    assert "ĐÃ CÓ KẾT QUẢ" in first and "Số 1 Đường Trần Phú" in first and "07:30–11:30" in first
+    assert "ĐÃ CÓ KẾT QUẢ" in first and "Số 1 Đường Trần Phú" in first and "7 giờ 30 – 11 giờ 30" in first
     assert "bưu chính công ích" in second
 
 
@@ -177,7 +177,7 @@ async def test_without_linked_chat_messages_go_by_zns(make_journey: MakeJourney)
     assert zns["template_data"]["dossier_code"] == dossier.code
     assert zns["template_data"]["customer_name"] == "Nguyễn Thị Hoa"
     assert rows[1].payload["zns"]["template_id"] == "tpl-status"
-    assert rows[1].payload["zns"]["template_data"]["status"] == "Đã có kết quả"
+    assert rows[1].payload["zns"]["template_data"]["status"] == "Đã xử lý xong"
 
 
 async def test_without_zns_configured_the_message_is_recorded_undeliverable(journey: Journey) -> None:

@@ -81,7 +81,7 @@ async def test_guessing_codes_is_rate_limited(bot: Any, fake_telegram: FakeTeleg
     # Past the limit even the right code is not looked up: nothing about the dossier is shown.
     answer = await guesser.say(code)
     assert RATE_LIMITED in answer
-    assert "Đang xử lý" not in answer and "Đã tiếp nhận" not in answer and NAME not in answer
+    assert "Đang xử lý" not in answer and "Được tiếp nhận" not in answer and NAME not in answer
     # Another chat is not affected.
     assert code in await Citizen([bot], fake_telegram, 6003).say(code)
 
