@@ -56,9 +56,10 @@ def centre_info(settings: Settings) -> CentreInfo:
     return CentreInfo(
         name=settings.centre_name,
         address=settings.centre_address,
-        hotline=settings.contact_hotline,
+        hotline=settings.centre_hotline,
         working_hours=create_calendar(settings).hours.describe_vi(),
         portal_url=settings.portal_url,
+        provincial_hotline=settings.provincial_hotline,
     )
 
 

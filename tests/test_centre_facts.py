@@ -82,8 +82,11 @@ def test_no_placeholder_without_an_address(make_settings: Callable[..., Settings
 def test_the_hotline_given_is_the_centres_else_the_provinces(make_settings: Callable[..., Settings]) -> None:
     assert make_settings().contact_hotline == "1022"
     assert make_settings(centre_hotline="0237 3 123 456").contact_hotline == "0237 3 123 456"
-    info = centre_info(make_settings(centre_hotline="0237 3 123 456", provincial_hotline="1022"))
-    assert info.hotline == "0237 3 123 456" and info.provincial_hotline == "1022"
+    info = centre_info(make_settings(centre_hotline="0237 3 123 456", provincial_hotline="1900 1022"))
+    assert info.hotline == "0237 3 123 456" and info.provincial_hotline == "1900 1022"
+    # unset: the knowledge base's answers never call the province's line the centre's own
+    bare = centre_info(make_settings())
+    assert bare.hotline == "" and bare.provincial_hotline == "1022"
 
 
 def test_saturday_mornings_are_shown_in_vietnamese(make_settings: Callable[..., Settings]) -> None:
