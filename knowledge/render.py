@@ -258,8 +258,10 @@ def fee_summary(procedure: Procedure, *, today: date | None = None) -> str:
     if len(fees) == 1 and fees[0].amount is not None:
         return "không thu" if fees[0].amount == 0 else format_money(fees[0].amount)
     amounts = [fee.amount for fee in fees if fee.amount is not None]
-    if amounts and len(amounts) == len(fees) and min(amounts) > 0:
-        return f"từ {format_money(min(amounts))} (xem mục Lệ phí)"
+    paid = [amount for amount in amounts if amount > 0]
+    if paid and len(amounts) == len(fees):
+        waived = "; có trường hợp được miễn" if len(paid) < len(amounts) else ""
+        return f"từ {format_money(min(paid))}{waived} (xem mục Lệ phí)"
     return "theo quy định, xem mục Lệ phí"
 
 
@@ -283,8 +285,10 @@ class _Facts:
         self.unconfirmed = False
 
     def add(self, basis: str | None, verified: date | None, *, local: bool = False, confirmed: bool = True) -> None:
-        if basis and basis not in self.bases:
-            self.bases.append(basis)
+        for part in (basis or "").split(";"):
+            part = part.strip()
+            if part and part not in self.bases:
+                self.bases.append(part)
         self.verified.append(verified or self.as_of)
         self.local = self.local or local
         self.unconfirmed = self.unconfirmed or not confirmed

@@ -81,7 +81,9 @@ def test_the_day_asked_comes_from_the_callers_clock() -> None:
     entry = procedure()
     with answering_on(date(2026, 12, 4)):
         assert WAIVER in render_procedure(entry, "fee", "x")
-        assert "- Lệ phí: theo quy định, xem mục Lệ phí" in render_procedure(entry, "overview", "x")
+        assert "- Lệ phí: từ 50.000 đồng; có trường hợp được miễn (xem mục Lệ phí)" in render_procedure(
+            entry, "overview", "x"
+        )
     with answering_on(date(2027, 3, 1)):
         assert WAIVER not in render_procedure(entry, "fee", "x")
         assert "- Lệ phí: 50.000 đồng" in render_procedure(entry, "overview", "x")
@@ -311,3 +313,14 @@ def test_a_general_answer_shows_its_dated_lines_only_inside_their_range() -> Non
     )
     assert "117/2026" in render_general(entry, CENTRE, today=date(2026, 12, 4))
     assert "117/2026" not in render_general(entry, CENTRE, today=date(2027, 3, 1))
+
+
+def test_the_basis_line_names_each_document_once() -> None:
+    entry = procedure(
+        fees=[
+            {"name": "A", "amount": 25000, "basis": "Thông tư 64/2025/TT-BTC; Thông tư 47/2019/TT-BTC"},
+            {"name": "B", "amount": 100000, "basis": "Thông tư 47/2019/TT-BTC"},
+        ]
+    )
+    text = render_procedure(entry, "fee", "x", today=date(2026, 12, 4))
+    assert "Căn cứ: Thông tư 64/2025/TT-BTC; Thông tư 47/2019/TT-BTC." in text.splitlines()
