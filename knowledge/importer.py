@@ -51,6 +51,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "forms": ("mẫu đơn, tờ khai", "mẫu đơn tờ khai", "mẫu đơn"),
     "legal_basis": ("căn cứ pháp lý",),
     "uncertain": ("chưa kiểm chứng",),
+    "review": ("ghi chú rà soát", "cần rà soát"),
 }
 REQUIRED = ("title", "department", "level", "field", "documents", "steps", "submit", "legal_basis")
 
@@ -314,7 +315,8 @@ def row_to_record(row: dict[str, str], departments: list[Department], today: dat
             {"document": document, "articles": articles or None}
             for document, articles in (_parts(line, 2) for line in _lines(row["legal_basis"]))
         ],
-        "uncertain": _lines(row.get("uncertain", "")),
+        # officers' notes (never shown to citizens); the old column `uncertain` means the same
+        "review": _lines(row.get("review", "")) + _lines(row.get("uncertain", "")),
     }
     return record
 

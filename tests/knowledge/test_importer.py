@@ -224,3 +224,14 @@ def test_every_import_column_is_documented() -> None:
     section = text.split("## Import columns", 1)[1]
     for column in COLUMNS:
         assert f"| `{column}` |" in section, column
+
+
+def test_officers_notes_are_imported_as_review(tmp_path: Path, kb_dir: Path) -> None:
+    header = [*HEADER, "Ghi chú rà soát", "Chưa kiểm chứng"]
+    row = good_row(**{"Ghi chú rà soát": "Đối chiếu nghị quyết HĐND", "Chưa kiểm chứng": "Mức phí cũ"})
+    source = write_csv(tmp_path / "list.csv", [row], header=header)
+    result = import_procedures(source, kb_dir, today=date(2025, 8, 1))
+    assert not result.problems
+    data = yaml.safe_load((kb_dir / "procedures" / "cap-giay-phep-kinh-doanh-karaoke.yaml").read_text("utf-8"))
+    assert data["review"] == ["Đối chiếu nghị quyết HĐND", "Mức phí cũ"]
+    assert "uncertain" not in data
