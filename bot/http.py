@@ -11,12 +11,14 @@ from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.exc import DataError, DBAPIError
 
 from bot import keys
 from bot.authguard import count_failure, locked_out
 from storage.apikeys import Principal, authenticate
+from storage.calendar import EARLIEST_DATE, LATEST_DATE, in_supported_range
 from storage.errors import DomainError, Forbidden, InvalidInput, PayloadTooLarge, is_unavailable
 
 log = logging.getLogger(__name__)
@@ -83,6 +85,10 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         if "Allow" in exc.headers:  # a 405 names the methods the route has (RFC 9110)
             response.headers["Allow"] = exc.headers["Allow"]
         return response
+    except HttpProcessingError as exc:
+        # aiohttp's parser refused part of the body (a multipart header line without a colon…): the client's fault.
+        status = 400
+        return error_response(400, "bad_request", f"The request body is malformed: {exc.message}")
     except Exception as exc:
         if _is_data_error(exc):
             # The database refused a value (a NUL character, a number out of range): the request's fault.
@@ -155,22 +161,35 @@ async def read_model(request: web.Request, model: type[M]) -> M:
         ) from None
 
 
+def _check_range(day: date, value: str, field: str) -> None:
+    if not in_supported_range(day):
+        raise DomainError(
+            f"{field}: {value!r} is outside the supported dates "
+            f"({EARLIEST_DATE.isoformat()} to {LATEST_DATE.isoformat()})",
+            code="invalid_date",
+        )
+
+
 def parse_time(value: str, tz: ZoneInfo, field: str) -> datetime:
-    """ISO 8601; a time without offset is local time; a bare date is local midnight."""
+    """ISO 8601; a time without offset is local time; a bare date is local midnight; within the supported dates."""
     try:
         parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
     except ValueError:
         raise DomainError(f"{field}: {value!r} is not an ISO 8601 date or time", code="invalid_date") from None
+    _check_range(parsed.date(), value, field)
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=tz)
     return parsed
 
 
 def parse_date(value: str, field: str) -> date:
+    """A YYYY-MM-DD date within the supported dates (storage.calendar.EARLIEST_DATE…LATEST_DATE)."""
     try:
-        return date.fromisoformat(value.strip())
+        day = date.fromisoformat(value.strip())
     except ValueError:
         raise DomainError(f"{field}: {value!r} is not a date (YYYY-MM-DD)", code="invalid_date") from None
+    _check_range(day, value, field)
+    return day
 
 
 @web.middleware

@@ -7,6 +7,7 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -260,6 +261,8 @@ async def import_dossiers_route(request: web.Request) -> web.Response:
             raw = await part.read(decode=True)  # type: ignore[union-attr]
         except (ValueError, RuntimeError) as exc:  # no boundary, broken parts, unknown encodings
             raise InvalidInput(f"The multipart body is malformed: {exc}", code="invalid_csv") from None
+        except HttpProcessingError as exc:  # a part's header line without a colon, an oversized header
+            raise InvalidInput(f"The multipart body is malformed: {exc.message}", code="invalid_csv") from None
     else:
         raw = await request.read()
     if not raw:
