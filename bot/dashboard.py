@@ -4,8 +4,9 @@ Sign-in exchanges an API key (admin or officer) for a session cookie: HTTP-only,
 `SESSION_COOKIE_SECURE=false`, HMAC-signed with `SESSION_SECRET` (or a random per-process secret when unset:
 then sessions end with the process and are not shared between replicas). The cookie holds only the key's id
 and an expiry; each request checks that the key still exists and is not revoked, so revoking a key ends its
-sessions. Sign-in and sign-out are POST forms; cross-site POSTs are refused (Origin / Sec-Fetch-Site) and
-sign-out also needs a token bound to the session.
+sessions. Signing out ends the session on every replica: its nonce is recorded as ended in the state store
+(Redis when configured) until the cookie would have expired. Sign-in and sign-out are POST forms; cross-site
+POSTs are refused (Origin / Sec-Fetch-Site) and sign-out also needs a token bound to the session.
 """
 
 from __future__ import annotations
@@ -131,6 +132,17 @@ def csrf_token(secret: bytes, session: Session) -> str:
     return _mac(secret, f"csrf:{session.nonce}")[:32]
 
 
+def _ended_key(request: web.Request, session: Session) -> str:
+    return request.app[keys.STATE].keys.build("dashboard", "ended", session.nonce)
+
+
+async def end_session(request: web.Request, session: Session) -> None:
+    """Record `session` as signed out, for every replica, until its cookie would have expired anyway."""
+    remaining = session.expires - request.app[CLOCK]().timestamp()
+    if remaining > 0:
+        await request.app[keys.STATE].set(_ended_key(request, session), 1, ttl=remaining + 60)
+
+
 async def _principal_of_session(request: web.Request) -> tuple[Principal, Session] | None:
     value = request.cookies.get(COOKIE)
     if not value:
@@ -138,6 +150,8 @@ async def _principal_of_session(request: web.Request) -> tuple[Principal, Sessio
     session = read_session(request.app[SECRET], value, request.app[CLOCK]())
     if session is None:
         return None
+    if await request.app[keys.STATE].get(_ended_key(request, session)) is not None:
+        return None  # signed out
     async with request.app[keys.SESSIONMAKER]() as db:
         row = await db.get(ApiKey, session.key_id)
     if row is None or row.revoked_at is not None or row.role not in DASHBOARD_ROLES:
@@ -240,6 +254,8 @@ async def logout(request: web.Request) -> web.StreamResponse:
         expected = csrf_token(request.app[SECRET], found[1])
         if not _same_origin(request) or not hmac.compare_digest(str(form.get("csrf", "")), expected):
             raise web.HTTPForbidden(reason="Cross-site sign-out refused")
+        await end_session(request, found[1])
+        log.info("dashboard sign-out: key %s", found[0].key_id)
     response = _see_other("/dashboard/login")
     response.del_cookie(COOKIE, path="/dashboard")
     return response
