@@ -285,6 +285,28 @@ async def import_dossiers_route(request: web.Request) -> web.Response:
     return json_response(report.as_dict(), status=200)
 
 
+async def rotate_subscribe_links(request: web.Request) -> web.Response:
+    """New subscribe links for the dossier; every earlier link stops working (a receipt lost or shared)."""
+    from bot.app import CLOCK
+    from bot.receipt import dossier_links
+
+    principal = require_role(request, *WRITE_ROLES)
+    tz = ZoneInfo(request.app[keys.SETTINGS].timezone)
+    async with request.app[keys.SESSIONMAKER].begin() as session:
+        dossier = await _load_visible(request, session, principal)
+        links, expires_at = await dossier_links(request.app, session, dossier.id, now=request.app[CLOCK](), rotate=True)
+    return json_response(
+        {
+            "code": dossier.code,
+            "subscribe_links": {
+                "telegram": links["telegram"],
+                "zalo": links.get("zalo"),
+                "expires_at": expires_at.astimezone(tz).isoformat(),
+            },
+        }
+    )
+
+
 # Other features add fields to the dossier view (e.g. subscribe links) without touching this module.
 DossierViewExtension = Any
 DOSSIER_VIEW_EXTENSIONS = web.AppKey("dossier_view_extensions", list[DossierViewExtension])
@@ -320,7 +342,15 @@ DOSSIER_SCHEMA: dict[str, Any] = {
         "documents": {"type": "array", "items": {"type": "string"}},
         "events": {"type": "array", "items": {"type": "object"}},
         "changed": {"type": "boolean"},
-        "subscribe_links": {"type": "object"},
+        "subscribe_links": {"$ref": "#/components/schemas/SubscribeLinks"},
+    },
+}
+SUBSCRIBE_LINKS_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "telegram": {"type": "string"},
+        "zalo": {"type": ["string", "null"]},
+        "expires_at": {"type": "string", "format": "date-time"},
     },
 }
 
@@ -413,19 +443,47 @@ def _openapi(app: web.Application) -> None:
                     "responses": {**ok(ref), **error_responses(400, 401, 403, 404, 409, 422)},
                 },
             },
+            "/api/v1/dossiers/{code}/subscribe-links": {
+                "post": {
+                    "summary": "New subscribe links (receipt QR / deep links) for the dossier; the earlier ones stop "
+                    "working. Reads of the dossier show its one live link and never issue another.",
+                    "parameters": [code_param],
+                    "responses": {
+                        **ok(
+                            {
+                                "type": "object",
+                                "required": ["code", "subscribe_links"],
+                                "properties": {
+                                    "code": {"type": "string"},
+                                    "subscribe_links": {"$ref": "#/components/schemas/SubscribeLinks"},
+                                },
+                            }
+                        ),
+                        **error_responses(401, 403, 404),
+                    },
+                }
+            },
         },
-        {"Dossier": DOSSIER_SCHEMA, "Applicant": Applicant.model_json_schema()},
+        {
+            "Dossier": DOSSIER_SCHEMA,
+            "Applicant": Applicant.model_json_schema(),
+            "SubscribeLinks": SUBSCRIBE_LINKS_SCHEMA,
+        },
     )
 
 
 def setup_routes(app: web.Application) -> None:
+    from bot.receipt import setup_token_key
+
     _openapi(app)
+    setup_token_key(app)
     app.setdefault(DOSSIER_VIEW_EXTENSIONS, [])
     app.router.add_post("/api/v1/dossiers", create_dossier)
     app.router.add_get("/api/v1/dossiers", list_dossiers)
     app.router.add_post("/api/v1/dossiers/import", import_dossiers_route)
     app.router.add_get("/api/v1/dossiers/{code}", get_dossier)
     app.router.add_patch("/api/v1/dossiers/{code}", change_dossier)
+    app.router.add_post("/api/v1/dossiers/{code}/subscribe-links", rotate_subscribe_links)
 
 
 __all__ = ["DOSSIER_VIEW_EXTENSIONS", "DomainError", "dossier_filter_from_query", "render_dossiers", "setup_routes"]
