@@ -47,7 +47,7 @@ from bot.reports import (
     summary_file_response,
 )
 from storage.apikeys import Principal, authenticate
-from storage.errors import DomainError, Forbidden
+from storage.errors import DomainError, Forbidden, NotFound
 from storage.lifecycle import status_label
 from storage.models import ApiKey, Department, Role
 from storage.reports import DepartmentFigures, month_period, percent
@@ -402,16 +402,18 @@ async def dossier_page(request: web.Request) -> web.StreamResponse:
     app = request.app
     tz = ZoneInfo(app[keys.SETTINGS].timezone)
     context: dict[str, Any] = {"principal": principal, "csrf": csrf_token(app[SECRET], session)}
-    try:
-        async with app[keys.SESSIONMAKER]() as db:
-            dossier = await app[keys.DOSSIERS].get(db, request.match_info["code"])
-            if not principal.sees_department(dossier.department_id):
-                raise Forbidden("Hồ sơ thuộc cơ quan khác.", code="wrong_department")
-            (view,) = await render_dossiers(db, [dossier], tz)
-            events = await app[keys.DOSSIERS].events(db, dossier.id)
-    except DomainError as exc:
-        context["error"] = exc.message
-        return _render(request, "dashboard/dossier.html", context, exc.status)
+    code = request.match_info["code"]
+    async with app[keys.SESSIONMAKER]() as db:
+        try:
+            dossier = await app[keys.DOSSIERS].get(db, code)
+        except NotFound:
+            dossier = None
+        # Another department's dossier reads as missing: an officer cannot probe which codes exist.
+        if dossier is None or not principal.sees_department(dossier.department_id):
+            context["error"] = f"Không tìm thấy hồ sơ có mã {code}."
+            return _render(request, "dashboard/dossier.html", context, 404)
+        (view,) = await render_dossiers(db, [dossier], tz)
+        events = await app[keys.DOSSIERS].events(db, dossier.id)
     context.update(
         {
             "error": None,

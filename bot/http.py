@@ -108,6 +108,11 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
             metrics.http_latency.labels(route=route).observe(time.perf_counter() - started)
 
 
+async def drop_server_header(request: web.Request, response: web.StreamResponse) -> None:
+    """No `Server: Python/3.x aiohttp/3.x` on any response: versions help an attacker pick an exploit."""
+    response.headers.popall("Server", None)
+
+
 MAX_JSON_DEPTH = 32
 
 

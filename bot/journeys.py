@@ -13,7 +13,7 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import keys
-from bot.api.dossiers import DOSSIER_VIEW_EXTENSIONS
+from bot.api.dossiers import DOSSIER_VIEW_EXTENSIONS, load_visible_dossier
 from bot.app import CLOCK
 from bot.channels.base import register_sender
 from bot.http import int_param, json_response, parse_time, principal_of, require_department
@@ -80,8 +80,7 @@ async def receipt_pdf(request: web.Request) -> web.Response:
     settings = app[keys.SETTINGS]
     tz = ZoneInfo(settings.timezone)
     async with app[keys.SESSIONMAKER].begin() as session:
-        dossier = await app[keys.DOSSIERS].get(session, request.match_info["code"])
-        require_department(principal, dossier.department_id)
+        dossier = await load_visible_dossier(request, session, principal)
         procedure = await session.get(Procedure, dossier.procedure_id)
         department = await session.get(Department, dossier.department_id)
         links, expires_at = await _new_links(request, dossier, session)

@@ -24,7 +24,7 @@ from bot.http import (
 )
 from storage.apikeys import Principal
 from storage.dossiers import STATUSES, DossierFilter, NewDossier
-from storage.errors import DomainError, InvalidInput
+from storage.errors import DomainError, InvalidInput, NotFound
 from storage.importer import import_dossiers
 from storage.lifecycle import status_label
 from storage.models import Department, Dossier, Procedure, Role
@@ -115,9 +115,16 @@ async def render_dossiers(session: AsyncSession, dossiers: list[Dossier], tz: Zo
     return [dossier_json(d, departments.get(d.department_id), procedures.get(d.procedure_id), tz) for d in dossiers]
 
 
-async def _load_visible(request: web.Request, session: AsyncSession, principal: Principal) -> Dossier:
-    dossier = await request.app[keys.DOSSIERS].get(session, request.match_info["code"])
-    require_department(principal, dossier.department_id)
+async def load_visible_dossier(request: web.Request, session: AsyncSession, principal: Principal) -> Dossier:
+    """The dossier of the path's `{code}`, if this key may see it; another department's dossier is "not found"
+    exactly like a missing one, so that an officer's key cannot probe which codes exist."""
+    code = request.match_info["code"]
+    try:
+        dossier = await request.app[keys.DOSSIERS].get(session, code)
+    except NotFound:
+        raise NotFound(f"No dossier with code {code!r}", code="dossier_not_found") from None
+    if not principal.sees_department(dossier.department_id):
+        raise NotFound(f"No dossier with code {code!r}", code="dossier_not_found")
     return dossier
 
 
@@ -151,7 +158,7 @@ async def get_dossier(request: web.Request) -> web.Response:
     principal = principal_of(request)
     tz = ZoneInfo(request.app[keys.SETTINGS].timezone)
     async with request.app[keys.SESSIONMAKER].begin() as session:
-        dossier = await _load_visible(request, session, principal)
+        dossier = await load_visible_dossier(request, session, principal)
         (view,) = await render_dossiers(session, [dossier], tz)
         events = await request.app[keys.DOSSIERS].events(session, dossier.id)
     view["events"] = [
@@ -188,7 +195,7 @@ async def change_dossier(request: web.Request) -> web.Response:
     if request_key is not None and not (0 < len(request_key) <= 128):
         raise InvalidInput("Idempotency-Key must be 1–128 characters", code="invalid_idempotency_key")
     async with request.app[keys.SESSIONMAKER].begin() as session:
-        dossier = await _load_visible(request, session, principal)
+        dossier = await load_visible_dossier(request, session, principal)
         dossier, changed = await request.app[keys.DOSSIERS].change(
             session,
             dossier,
@@ -293,7 +300,7 @@ async def rotate_subscribe_links(request: web.Request) -> web.Response:
     principal = require_role(request, *WRITE_ROLES)
     tz = ZoneInfo(request.app[keys.SETTINGS].timezone)
     async with request.app[keys.SESSIONMAKER].begin() as session:
-        dossier = await _load_visible(request, session, principal)
+        dossier = await load_visible_dossier(request, session, principal)
         links, expires_at = await dossier_links(request.app, session, dossier.id, now=request.app[CLOCK](), rotate=True)
     return json_response(
         {

@@ -163,7 +163,7 @@ async def test_an_officer_sees_their_department(report_client: Any, report_key: 
     other = await report_client.get(f"/dashboard?{SEPT}&department={DEPT_A}")
     assert other.status == 403
     assert "another department" in await other.text()
-    assert (await report_client.get("/dashboard/dossiers/RPT-A4")).status == 403
+    assert (await report_client.get("/dashboard/dossiers/RPT-A4")).status == 404  # as a missing one
     assert (await report_client.get(f"/dashboard/export/summary.csv?department={DEPT_A}")).status == 403
     assert (await report_client.get(f"/dashboard/export/overdue.csv?department={DEPT_A}")).status == 403
     own = await report_client.get("/dashboard/dossiers/RPT-B2")

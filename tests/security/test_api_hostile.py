@@ -222,3 +222,85 @@ async def test_a_multipart_header_line_without_colon_is_422(client: Any, api_key
     resp = await client.post("/api/v1/dossiers/import", data=body, headers=headers)
     assert resp.status == 422, await resp.text()
     assert (await resp.json())["error"]["code"] == "invalid_csv"
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "<img src=x onerror=alert(1)>",
+        "=cmd|' /C calc'!A0",
+        "AB\r\nSet-Cookie: x=1",
+        "../../etc/passwd",
+        "A B",
+        "-AB",
+        "AB.",
+        "A..B",
+        "Ông-01",
+    ],
+)
+async def test_dossier_codes_with_other_characters_are_a_400(
+    client: Any, api_key: Any, two_procedures: Any, code: str
+) -> None:
+    """Any 1–40 characters were accepted as a code, markup and formulas included."""
+    body = {**dossier_body(two_procedures[0].id), "code": code}
+    resp = await client.post("/api/v1/dossiers", json=body, headers=await api_key("admin"))
+    assert resp.status == 400, await resp.text()
+    assert (await resp.json())["error"]["code"] == "invalid_code"
+
+
+@pytest.mark.parametrize("code", ["TTHCC-261123-0001", "000.12.34.H56-261123-0001", "12/2026/HS_A", "A"])
+async def test_dossier_codes_real_systems_use_are_accepted(
+    client: Any, api_key: Any, two_procedures: Any, code: str
+) -> None:
+    body = {**dossier_body(two_procedures[0].id), "code": code}
+    resp = await client.post("/api/v1/dossiers", json=body, headers=await api_key("admin"))
+    assert resp.status == 201, await resp.text()
+    assert (await resp.json())["code"] == code
+
+
+async def test_an_officer_cannot_file_another_departments_procedure_under_their_own(
+    client: Any, api_key: Any, two_procedures: Any
+) -> None:
+    mine, theirs = two_procedures
+    officer = await api_key("officer", mine.department)
+    body = {**dossier_body(theirs.id), "department_id": mine.department}
+    resp = await client.post("/api/v1/dossiers", json=body, headers=officer)
+    assert resp.status == 403, await resp.text()
+    assert (await resp.json())["error"]["code"] == "wrong_department"
+    csv_body = f"procedure_id,applicant_name,channel,department_id\n{theirs.id},Lê Văn C,online,{mine.department}\n"
+    resp = await client.post(
+        "/api/v1/dossiers/import", data=csv_body.encode(), headers={**officer, "Content-Type": "text/csv"}
+    )
+    assert resp.status == 200
+    assert [r["line"] for r in (await resp.json())["rejected"]] == [2]
+
+
+async def test_another_departments_code_answers_like_a_missing_one(
+    client: Any, api_key: Any, two_procedures: Any
+) -> None:
+    """403 for an existing code of another department, 404 for a missing one: codes could be probed."""
+    mine, theirs = two_procedures
+    resp = await client.post("/api/v1/dossiers", json=dossier_body(theirs.id), headers=await api_key("admin"))
+    existing = (await resp.json())["code"]
+    officer = await api_key("officer", mine.department)
+    missing = existing[:-1] + ("9" if existing[-1] != "9" else "8")
+    answers = []
+    for code in (existing, missing):
+        for method, path in (
+            ("GET", f"/api/v1/dossiers/{code}"),
+            ("PATCH", f"/api/v1/dossiers/{code}"),
+            ("GET", f"/api/v1/dossiers/{code}/receipt.pdf"),
+            ("POST", f"/api/v1/dossiers/{code}/subscribe-links"),
+        ):
+            resp = await client.request(method, path, json={"status": "in_progress"}, headers=officer)
+            body = await resp.json()
+            answers.append((method, resp.status, body["error"]["code"], body["error"]["message"].replace(code, "…")))
+    assert answers[:4] == answers[4:]
+    assert {a[1] for a in answers} == {404}
+
+
+async def test_no_server_header_names_the_software(client: Any, api_key: Any) -> None:
+    """`Server: Python/3.11 aiohttp/3.x` told an attacker which versions to look up."""
+    for path, headers in (("/healthz", {}), ("/api/v1/departments", await api_key("admin")), ("/nope", {})):
+        resp = await client.get(path, headers=headers)
+        assert "Server" not in resp.headers, (path, resp.headers.get("Server"))
