@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -10,8 +11,11 @@ from datetime import date, datetime
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from aiohttp import web
+from aiohttp import ClientPayloadError, web
+from aiohttp.base_protocol import BaseProtocol
 from aiohttp.http_exceptions import HttpProcessingError
+from aiohttp.multipart import MultipartReader
+from aiohttp.streams import StreamReader
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.exc import DataError, DBAPIError
 
@@ -55,6 +59,17 @@ def _is_data_error(exc: BaseException) -> bool:
     return isinstance(exc, DBAPIError) and isinstance(sqlstate, str) and sqlstate.startswith("22")
 
 
+CLIENT_CLOSED = 499  # the metrics' status for a client that hung up first (nginx's convention)
+
+
+def _client_gone(request: web.Request, exc: BaseException | None = None) -> bool:
+    """True when the client closed the connection: a reset while reading its body, or a transport closed."""
+    if isinstance(exc, ClientPayloadError):  # the body ended early: the connection was lost
+        return True
+    transport = request.transport
+    return transport is None or transport.is_closing()
+
+
 @web.middleware
 async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Every failure becomes a JSON error; nobody sees a stack trace."""
@@ -62,9 +77,27 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     route = request.match_info.route.resource.canonical if request.match_info.route.resource else "unmatched"
     status = 500
     try:
+        if request.can_read_body:
+            # Read the whole body first, within a time limit: complete headers followed by a trickle (or no
+            # body at all) held a socket open indefinitely. Handlers then read the buffered bytes.
+            timeout = request.app[keys.SETTINGS].body_read_timeout_seconds
+            try:
+                async with asyncio.timeout(timeout):
+                    await request.read()
+            except TimeoutError:
+                status = 408
+                late = error_response(408, "request_timeout", f"The request body did not arrive within {timeout:g} s")
+                late.force_close()
+                request.content.feed_eof()  # give up on the rest: no lingering read before the socket closes
+                return late
         response = await handler(request)
         status = response.status
         return response
+    except asyncio.CancelledError:
+        if _client_gone(request):
+            status = CLIENT_CLOSED
+            log.info("client closed the connection on %s", route)
+        raise
     except DomainError as exc:
         status = exc.status
         return error_response(exc.status, exc.code, exc.message, exc.details)
@@ -90,6 +123,11 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         status = 400
         return error_response(400, "bad_request", f"The request body is malformed: {exc.message}")
     except Exception as exc:
+        if _client_gone(request, exc):
+            # The client hung up mid-request: not a backing service down, nothing to answer.
+            status = CLIENT_CLOSED
+            log.info("client closed the connection on %s", route)
+            return error_response(400, "client_closed", "The client closed the connection")
         if _is_data_error(exc):
             # The database refused a value (a NUL character, a number out of range): the request's fault.
             status = 400
@@ -136,6 +174,15 @@ def loads_json(raw: bytes | str, max_depth: int = MAX_JSON_DEPTH) -> Any:
             raise ValueError(f"JSON is nested deeper than {max_depth} levels")
         stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
     return data
+
+
+async def multipart_of(request: web.Request) -> MultipartReader:
+    """The body as multipart, from the bytes the error middleware has already read (within its time limit)."""
+    raw = await request.read()
+    stream = StreamReader(BaseProtocol(asyncio.get_running_loop()), limit=max(len(raw), 2**16))
+    stream.feed_data(raw)
+    stream.feed_eof()
+    return MultipartReader(request.headers, stream)
 
 
 async def read_json(request: web.Request) -> Any:

@@ -29,6 +29,8 @@ class Settings(BaseSettings):
     port: int = 8080
     public_base_url: str = "http://127.0.0.1:8080"
     max_body_bytes: int = 1024 * 1024
+    # A request body must arrive whole within this many seconds (else 408 and the connection is closed).
+    body_read_timeout_seconds: float = 30.0
     log_level: str = "INFO"
 
     # --- the centre ------------------------------------------------------------------------------

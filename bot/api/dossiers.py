@@ -16,6 +16,7 @@ from bot import keys
 from bot.http import (
     int_param,
     json_response,
+    multipart_of,
     parse_time,
     principal_of,
     read_model,
@@ -232,7 +233,7 @@ def dossier_filter_from_query(request: web.Request, principal: Principal) -> Dos
         if channel not in ("direct", "online", "postal"):
             raise InvalidInput("channel must be direct, online or postal", code="invalid_parameter")
         flt.channel = channel
-    for name in ("due_before", "due_after", "received_from", "received_to"):
+    for name in TIME_FILTERS:
         if query.get(name):
             setattr(flt, name, parse_time(query[name], tz, name))
     if query.get("overdue") in ("1", "true", "yes"):
@@ -259,7 +260,7 @@ async def import_dossiers_route(request: web.Request) -> web.Response:
     settings = request.app[keys.SETTINGS]
     if request.content_type.startswith("multipart/"):
         try:
-            reader = await request.multipart()
+            reader = await multipart_of(request)
             part = await reader.next()
             while part is not None and getattr(part, "name", None) != "file":
                 part = await reader.next()
@@ -362,25 +363,35 @@ SUBSCRIBE_LINKS_SCHEMA: dict[str, Any] = {
 }
 
 
+TIME_FILTERS = ("due_before", "due_after", "received_from", "received_to")
+
+
+def dossier_filter_params() -> list[dict[str, Any]]:
+    """The list filters as OpenAPI parameters (the times as date-time, so fuzzers try the calendar's edges)."""
+    return (
+        [
+            {"name": name, "in": "query", "schema": {"type": "string"}}
+            for name in ("status", "department", "procedure", "channel")
+        ]
+        + [
+            {
+                "name": name,
+                "in": "query",
+                "schema": {"type": "string", "format": "date-time"},
+                "description": "ISO 8601 time or date (local time without offset), 1901-01-01 to 2099-12-31",
+            }
+            for name in TIME_FILTERS
+        ]
+        + [{"name": "overdue", "in": "query", "schema": {"type": "string", "enum": ["1", "true", "yes", "0", "false"]}}]
+    )
+
+
 def _openapi(app: web.Application) -> None:
     from bot.api.openapi import add_paths, error_responses, json_body, ok
 
     ref = {"$ref": "#/components/schemas/Dossier"}
     code_param = {"name": "code", "in": "path", "required": True, "schema": {"type": "string", "maxLength": 80}}
-    query_params = [
-        {"name": name, "in": "query", "schema": {"type": "string"}}
-        for name in (
-            "status",
-            "department",
-            "procedure",
-            "channel",
-            "due_before",
-            "due_after",
-            "received_from",
-            "received_to",
-            "overdue",
-        )
-    ] + [
+    query_params = dossier_filter_params() + [
         {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE}},
         {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0}},
     ]
