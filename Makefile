@@ -1,5 +1,6 @@
 # Two commands do all set-up on a fresh machine:
-#   make run    creates .venv, installs, migrates, loads demo data and serves on http://127.0.0.1:8080
+#   make run    creates .venv, installs, migrates, loads demo data and serves (on http://127.0.0.1:8080 unless
+#               HOST/PORT say otherwise: the address is printed)
 #   make test   creates .venv, installs and runs the test suite
 PYTHON ?= python3
 VENV ?= .venv
@@ -22,8 +23,7 @@ install: $(STAMP)
 run: install
 	$(BIN)/motcua db upgrade
 	$(BIN)/motcua demo
-	@echo "motcua-bot on http://127.0.0.1:8080 — chat with it from another terminal: $(BIN)/motcua chat"
-	$(BIN)/motcua serve
+	$(BIN)/motcua serve  # prints the address it really listens on (HOST, PORT) and the dashboard's
 
 chat: install
 	$(BIN)/motcua chat
