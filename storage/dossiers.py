@@ -189,7 +189,7 @@ class DossierService:
         await self._insert_with_code(session, dossier, new.code, received_at)
         event = DossierEvent(
             dossier_id=dossier.id,
-            at=now,
+            at=received_at,  # the history's first line is the receipt, when it happened (not when it was entered)
             from_status=None,
             to_status=dossier.status,
             actor=actor,

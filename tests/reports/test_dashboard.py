@@ -34,7 +34,7 @@ async def sign_in(client: Any, headers: dict[str, str]) -> Any:
 
 def _table_names(html: str, table_id: str) -> list[str]:
     body = html.split(f'id="{table_id}"', 1)[1].split("</table>", 1)[0]
-    return re.findall(r"<tr>\s*<td>([^<]+)</td>", body)
+    return re.findall(r"<tr>\s*<td(?: class=\"name\")?>([^<]+)</td>", body)
 
 
 async def test_pages_need_a_session(report_client: Any) -> None:
