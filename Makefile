@@ -10,7 +10,7 @@ PYTEST_ARGS ?=
 # pytest-xdist workers (each has its own databases; under Redis, its own Redis DB: the given one and those below)
 PYTEST_WORKERS ?= 2
 
-.PHONY: install run chat demo test lint format bench clean
+.PHONY: install run chat demo test lint format bench clean constraints
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -39,6 +39,11 @@ lint: install
 format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+# The image's pinned runtime dependencies: pip resolves the package's dependencies, pinned to this venv's versions.
+constraints: install
+	$(BIN)/python -m pip install --quiet --dry-run --ignore-installed --report $(VENV)/resolve.json .
+	$(BIN)/python deploy/constraints.py $(VENV)/resolve.json > deploy/constraints.txt
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
