@@ -1,5 +1,6 @@
 # Two commands do all set-up on a fresh machine:
-#   make run    creates .venv, installs, migrates, loads demo data and serves on http://127.0.0.1:8080
+#   make run    creates .venv, installs, migrates, loads demo data and serves (on http://127.0.0.1:8080 unless
+#               HOST/PORT say otherwise: the address is printed)
 #   make test   creates .venv, installs and runs the test suite
 PYTHON ?= python3
 VENV ?= .venv
@@ -9,7 +10,7 @@ PYTEST_ARGS ?=
 # pytest-xdist workers (each has its own databases; under Redis, its own Redis DB: the given one and those below)
 PYTEST_WORKERS ?= 2
 
-.PHONY: install run chat demo test lint format bench clean
+.PHONY: install run chat demo test lint format bench clean constraints
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,8 +23,7 @@ install: $(STAMP)
 run: install
 	$(BIN)/motcua db upgrade
 	$(BIN)/motcua demo
-	@echo "motcua-bot on http://127.0.0.1:8080 — chat with it from another terminal: $(BIN)/motcua chat"
-	$(BIN)/motcua serve
+	$(BIN)/motcua serve  # prints the address it really listens on (HOST, PORT) and the dashboard's
 
 chat: install
 	$(BIN)/motcua chat
@@ -39,6 +39,11 @@ lint: install
 format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+# The image's pinned runtime dependencies: pip resolves the package's dependencies, pinned to this venv's versions.
+constraints: install
+	$(BIN)/python -m pip install --quiet --dry-run --ignore-installed --report $(VENV)/resolve.json .
+	$(BIN)/python deploy/constraints.py $(VENV)/resolve.json > deploy/constraints.txt
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -17,7 +17,7 @@ from sqlalchemy import func, select, text
 
 from bot import keys
 from bot.api import setup_api
-from bot.http import auth_middleware, error_middleware, json_response
+from bot.http import auth_middleware, drop_server_header, error_middleware, json_response
 from bot.logs import hold_back_payload_loggers
 from bot.metrics import create_metrics
 from bot.settings import Settings
@@ -224,6 +224,7 @@ def create_app(settings: Settings, *, clock: Clock = utcnow) -> web.Application:
     for warning in settings.startup_warnings():
         log.warning("settings: %s", warning)
     app = web.Application(client_max_size=settings.max_body_bytes, middlewares=[error_middleware, auth_middleware])
+    app.on_response_prepare.append(drop_server_header)
     app[keys.SETTINGS] = settings
     app[CLOCK] = clock
     registry = CollectorRegistry()

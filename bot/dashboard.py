@@ -4,8 +4,9 @@ Sign-in exchanges an API key (admin or officer) for a session cookie: HTTP-only,
 `SESSION_COOKIE_SECURE=false`, HMAC-signed with `SESSION_SECRET` (or a random per-process secret when unset:
 then sessions end with the process and are not shared between replicas). The cookie holds only the key's id
 and an expiry; each request checks that the key still exists and is not revoked, so revoking a key ends its
-sessions. Sign-in and sign-out are POST forms; cross-site POSTs are refused (Origin / Sec-Fetch-Site) and
-sign-out also needs a token bound to the session.
+sessions. Signing out ends the session on every replica: its nonce is recorded as ended in the state store
+(Redis when configured) until the cookie would have expired. Sign-in and sign-out are POST forms; cross-site
+POSTs are refused (Origin / Sec-Fetch-Site) and sign-out also needs a token bound to the session.
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ from bot.reports import (
 from knowledge.review import check as kb_check
 from knowledge.review import review as kb_review
 from storage.apikeys import Principal, authenticate
-from storage.errors import DomainError, Forbidden
+from storage.errors import DomainError, Forbidden, NotFound
 from storage.lifecycle import status_label
 from storage.models import ApiKey, Department, Role
 from storage.reports import DepartmentFigures, month_period, percent
@@ -133,6 +134,17 @@ def csrf_token(secret: bytes, session: Session) -> str:
     return _mac(secret, f"csrf:{session.nonce}")[:32]
 
 
+def _ended_key(request: web.Request, session: Session) -> str:
+    return request.app[keys.STATE].keys.build("dashboard", "ended", session.nonce)
+
+
+async def end_session(request: web.Request, session: Session) -> None:
+    """Record `session` as signed out, for every replica, until its cookie would have expired anyway."""
+    remaining = session.expires - request.app[CLOCK]().timestamp()
+    if remaining > 0:
+        await request.app[keys.STATE].set(_ended_key(request, session), 1, ttl=remaining + 60)
+
+
 async def _principal_of_session(request: web.Request) -> tuple[Principal, Session] | None:
     value = request.cookies.get(COOKIE)
     if not value:
@@ -140,6 +152,8 @@ async def _principal_of_session(request: web.Request) -> tuple[Principal, Sessio
     session = read_session(request.app[SECRET], value, request.app[CLOCK]())
     if session is None:
         return None
+    if await request.app[keys.STATE].get(_ended_key(request, session)) is not None:
+        return None  # signed out
     async with request.app[keys.SESSIONMAKER]() as db:
         row = await db.get(ApiKey, session.key_id)
     if row is None or row.revoked_at is not None or row.role not in DASHBOARD_ROLES:
@@ -242,6 +256,8 @@ async def logout(request: web.Request) -> web.StreamResponse:
         expected = csrf_token(request.app[SECRET], found[1])
         if not _same_origin(request) or not hmac.compare_digest(str(form.get("csrf", "")), expected):
             raise web.HTTPForbidden(reason="Cross-site sign-out refused")
+        await end_session(request, found[1])
+        log.info("dashboard sign-out: key %s", found[0].key_id)
     response = _see_other("/dashboard/login")
     response.del_cookie(COOKIE, path="/dashboard")
     return response
@@ -388,16 +404,18 @@ async def dossier_page(request: web.Request) -> web.StreamResponse:
     app = request.app
     tz = ZoneInfo(app[keys.SETTINGS].timezone)
     context: dict[str, Any] = {"principal": principal, "csrf": csrf_token(app[SECRET], session)}
-    try:
-        async with app[keys.SESSIONMAKER]() as db:
-            dossier = await app[keys.DOSSIERS].get(db, request.match_info["code"])
-            if not principal.sees_department(dossier.department_id):
-                raise Forbidden("Hồ sơ thuộc cơ quan khác.", code="wrong_department")
-            (view,) = await render_dossiers(db, [dossier], tz)
-            events = await app[keys.DOSSIERS].events(db, dossier.id)
-    except DomainError as exc:
-        context["error"] = exc.message
-        return _render(request, "dashboard/dossier.html", context, exc.status)
+    code = request.match_info["code"]
+    async with app[keys.SESSIONMAKER]() as db:
+        try:
+            dossier = await app[keys.DOSSIERS].get(db, code)
+        except NotFound:
+            dossier = None
+        # Another department's dossier reads as missing: an officer cannot probe which codes exist.
+        if dossier is None or not principal.sees_department(dossier.department_id):
+            context["error"] = f"Không tìm thấy hồ sơ có mã {code}."
+            return _render(request, "dashboard/dossier.html", context, 404)
+        (view,) = await render_dossiers(db, [dossier], tz)
+        events = await app[keys.DOSSIERS].events(db, dossier.id)
     context.update(
         {
             "error": None,

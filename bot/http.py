@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -10,13 +11,18 @@ from datetime import date, datetime
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from aiohttp import web
+from aiohttp import ClientPayloadError, web
+from aiohttp.base_protocol import BaseProtocol
+from aiohttp.http_exceptions import HttpProcessingError
+from aiohttp.multipart import MultipartReader
+from aiohttp.streams import StreamReader
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.exc import DataError, DBAPIError
 
 from bot import keys
 from bot.authguard import count_failure, locked_out
 from storage.apikeys import Principal, authenticate
+from storage.calendar import EARLIEST_DATE, LATEST_DATE, in_supported_range
 from storage.errors import DomainError, Forbidden, InvalidInput, PayloadTooLarge, is_unavailable
 
 log = logging.getLogger(__name__)
@@ -53,6 +59,17 @@ def _is_data_error(exc: BaseException) -> bool:
     return isinstance(exc, DBAPIError) and isinstance(sqlstate, str) and sqlstate.startswith("22")
 
 
+CLIENT_CLOSED = 499  # the metrics' status for a client that hung up first (nginx's convention)
+
+
+def _client_gone(request: web.Request, exc: BaseException | None = None) -> bool:
+    """True when the client closed the connection: a reset while reading its body, or a transport closed."""
+    if isinstance(exc, ClientPayloadError):  # the body ended early: the connection was lost
+        return True
+    transport = request.transport
+    return transport is None or transport.is_closing()
+
+
 @web.middleware
 async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Every failure becomes a JSON error; nobody sees a stack trace."""
@@ -60,9 +77,27 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     route = request.match_info.route.resource.canonical if request.match_info.route.resource else "unmatched"
     status = 500
     try:
+        if request.can_read_body:
+            # Read the whole body first, within a time limit: complete headers followed by a trickle (or no
+            # body at all) held a socket open indefinitely. Handlers then read the buffered bytes.
+            timeout = request.app[keys.SETTINGS].body_read_timeout_seconds
+            try:
+                async with asyncio.timeout(timeout):
+                    await request.read()
+            except TimeoutError:
+                status = 408
+                late = error_response(408, "request_timeout", f"The request body did not arrive within {timeout:g} s")
+                late.force_close()
+                request.content.feed_eof()  # give up on the rest: no lingering read before the socket closes
+                return late
         response = await handler(request)
         status = response.status
         return response
+    except asyncio.CancelledError:
+        if _client_gone(request):
+            status = CLIENT_CLOSED
+            log.info("client closed the connection on %s", route)
+        raise
     except DomainError as exc:
         status = exc.status
         return error_response(exc.status, exc.code, exc.message, exc.details)
@@ -83,7 +118,16 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         if "Allow" in exc.headers:  # a 405 names the methods the route has (RFC 9110)
             response.headers["Allow"] = exc.headers["Allow"]
         return response
+    except HttpProcessingError as exc:
+        # aiohttp's parser refused part of the body (a multipart header line without a colon…): the client's fault.
+        status = 400
+        return error_response(400, "bad_request", f"The request body is malformed: {exc.message}")
     except Exception as exc:
+        if _client_gone(request, exc):
+            # The client hung up mid-request: not a backing service down, nothing to answer.
+            status = CLIENT_CLOSED
+            log.info("client closed the connection on %s", route)
+            return error_response(400, "client_closed", "The client closed the connection")
         if _is_data_error(exc):
             # The database refused a value (a NUL character, a number out of range): the request's fault.
             status = 400
@@ -100,6 +144,11 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         if metrics is not None:
             metrics.http_requests.labels(route=route, status=str(status)).inc()
             metrics.http_latency.labels(route=route).observe(time.perf_counter() - started)
+
+
+async def drop_server_header(request: web.Request, response: web.StreamResponse) -> None:
+    """No `Server: Python/3.x aiohttp/3.x` on any response: versions help an attacker pick an exploit."""
+    response.headers.popall("Server", None)
 
 
 MAX_JSON_DEPTH = 32
@@ -125,6 +174,15 @@ def loads_json(raw: bytes | str, max_depth: int = MAX_JSON_DEPTH) -> Any:
             raise ValueError(f"JSON is nested deeper than {max_depth} levels")
         stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
     return data
+
+
+async def multipart_of(request: web.Request) -> MultipartReader:
+    """The body as multipart, from the bytes the error middleware has already read (within its time limit)."""
+    raw = await request.read()
+    stream = StreamReader(BaseProtocol(asyncio.get_running_loop()), limit=max(len(raw), 2**16))
+    stream.feed_data(raw)
+    stream.feed_eof()
+    return MultipartReader(request.headers, stream)
 
 
 async def read_json(request: web.Request) -> Any:
@@ -155,22 +213,35 @@ async def read_model(request: web.Request, model: type[M]) -> M:
         ) from None
 
 
+def _check_range(day: date, value: str, field: str) -> None:
+    if not in_supported_range(day):
+        raise DomainError(
+            f"{field}: {value!r} is outside the supported dates "
+            f"({EARLIEST_DATE.isoformat()} to {LATEST_DATE.isoformat()})",
+            code="invalid_date",
+        )
+
+
 def parse_time(value: str, tz: ZoneInfo, field: str) -> datetime:
-    """ISO 8601; a time without offset is local time; a bare date is local midnight."""
+    """ISO 8601; a time without offset is local time; a bare date is local midnight; within the supported dates."""
     try:
         parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
     except ValueError:
         raise DomainError(f"{field}: {value!r} is not an ISO 8601 date or time", code="invalid_date") from None
+    _check_range(parsed.date(), value, field)
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=tz)
     return parsed
 
 
 def parse_date(value: str, field: str) -> date:
+    """A YYYY-MM-DD date within the supported dates (storage.calendar.EARLIEST_DATE…LATEST_DATE)."""
     try:
-        return date.fromisoformat(value.strip())
+        day = date.fromisoformat(value.strip())
     except ValueError:
         raise DomainError(f"{field}: {value!r} is not a date (YYYY-MM-DD)", code="invalid_date") from None
+    _check_range(day, value, field)
+    return day
 
 
 @web.middleware

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -13,17 +13,16 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import keys
-from bot.api.dossiers import DOSSIER_VIEW_EXTENSIONS
+from bot.api.dossiers import DOSSIER_VIEW_EXTENSIONS, load_visible_dossier
 from bot.app import CLOCK
 from bot.channels.base import register_sender
 from bot.http import int_param, json_response, parse_time, principal_of, require_department
-from bot.receipt import ReceiptData, SubscribeLink, render_receipt, subscribe_links
+from bot.receipt import ReceiptData, SubscribeLink, dossier_links, render_receipt
 from bot.zns import ZnsSender
 from handlers.notifications import create_notification_hook
 from storage.errors import InvalidInput
 from storage.models import Department, Dossier, PlatformToken, Procedure, Role
 from storage.ratings import LEVELS, RatingFilter, list_ratings
-from storage.subscriptions import issue_token
 
 ZALO_TOKEN_NAME = "zalo_oa"
 MAX_PAGE = 500
@@ -58,17 +57,12 @@ def setup_journeys(app: web.Application) -> None:
 
 
 async def _new_links(request: web.Request, dossier: Dossier, session: AsyncSession) -> tuple[dict[str, str], datetime]:
-    """A fresh subscription token for the dossier, as deep links, and when they expire."""
-    app = request.app
-    settings = app[keys.SETTINGS]
-    now = app[CLOCK]()
-    ttl = timedelta(days=settings.subscribe_token_ttl_days)
-    token = await issue_token(session, dossier.id, now=now, ttl=ttl)
-    return subscribe_links(settings, token), now + ttl
+    """The dossier's live subscription token (issued when it has none), as deep links, and when they expire."""
+    return await dossier_links(request.app, session, dossier.id, now=request.app[CLOCK]())
 
 
 async def add_subscribe_links(request: web.Request, dossier: Dossier, view: dict[str, Any]) -> None:
-    """`subscribe_links` in the dossier view: fresh deep links officers can send by other means."""
+    """`subscribe_links` in the dossier view: the deep links officers can send by other means."""
     tz = ZoneInfo(request.app[keys.SETTINGS].timezone)
     async with request.app[keys.SESSIONMAKER].begin() as session:
         links, expires_at = await _new_links(request, dossier, session)
@@ -86,8 +80,7 @@ async def receipt_pdf(request: web.Request) -> web.Response:
     settings = app[keys.SETTINGS]
     tz = ZoneInfo(settings.timezone)
     async with app[keys.SESSIONMAKER].begin() as session:
-        dossier = await app[keys.DOSSIERS].get(session, request.match_info["code"])
-        require_department(principal, dossier.department_id)
+        dossier = await load_visible_dossier(request, session, principal)
         procedure = await session.get(Procedure, dossier.procedure_id)
         department = await session.get(Department, dossier.department_id)
         links, expires_at = await _new_links(request, dossier, session)

@@ -1,10 +1,23 @@
-"""Prometheus metrics, one registry per application (no module-level globals)."""
+"""Prometheus metrics, one registry per application (no module-level globals).
+
+Besides the service's own metrics the registry carries the standard process, platform and GC collectors
+(`process_*`: CPU, memory, open file descriptors; `python_info`; `python_gc_*`). Each replica has its own
+figures: scrape every replica directly (docs/deployment.md), not through the load balancer.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    GCCollector,
+    Histogram,
+    PlatformCollector,
+    ProcessCollector,
+)
 
 
 @dataclass(frozen=True)
@@ -23,13 +36,19 @@ class Metrics:
 
 
 def create_metrics(registry: CollectorRegistry) -> Metrics:
+    ProcessCollector(registry=registry)
+    PlatformCollector(registry=registry)
+    GCCollector(registry=registry)
     return Metrics(
         http_requests=Counter(
-            "motcua_http_requests", "HTTP requests by route and status", ["route", "status"], registry=registry
+            "motcua_http_requests",
+            "HTTP requests by route and status (499: the client closed the connection first)",
+            ["route", "status"],
+            registry=registry,
         ),
         http_latency=Histogram(
-            "motcua_http_request_seconds",
-            "HTTP request latency",
+            "motcua_http_request_duration_seconds",
+            "HTTP request duration (Prometheus naming: a unit-suffixed duration)",
             ["route"],
             registry=registry,
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),

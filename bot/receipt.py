@@ -9,8 +9,11 @@ and CPU-bound: call it in an executor.
 from __future__ import annotations
 
 import io
+import logging
+import re
+import secrets
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -18,19 +21,27 @@ from urllib.parse import quote
 from xml.sax.saxutils import escape
 
 import qrcode
+from aiohttp import web
 from reportlab.lib import colors
 from reportlab.lib.enums import TA_CENTER, TA_JUSTIFY, TA_LEFT
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import Flowable, Image, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import keys
 from bot.settings import Settings
+from storage.subscriptions import live_token, rotate_token
+
+log = logging.getLogger(__name__)
 
 FONTS_DIR = Path(__file__).parent / "fonts"
 REGULAR, BOLD, ITALIC = "DejaVuSerif", "DejaVuSerif-Bold", "DejaVuSerif-Italic"
+LINK_PADDING = 2.5 * mm
 CHANNEL_NAMES = {"direct": "Trực tiếp", "online": "Trực tuyến", "postal": "Qua dịch vụ bưu chính công ích"}
 
 
@@ -75,6 +86,55 @@ def subscribe_links(settings: Settings, token: str) -> dict[str, str]:
             oa_id=quote(settings.zalo_oa_id, safe=""), token=token
         )
     return links
+
+
+TOKEN_KEY = web.AppKey("subscribe_token_key", bytes)
+
+
+def setup_token_key(app: web.Application) -> None:
+    """The key subscribe tokens are derived from: SUBSCRIBE_TOKEN_SECRET, else SESSION_SECRET, else random.
+
+    With a random key (no secret set) a token can be shown again only by the process that issued it: every
+    replica must share a secret, or each would issue its own tokens.
+    """
+    if TOKEN_KEY in app:
+        return
+    settings = app[keys.SETTINGS]
+    secret = settings.subscribe_token_secret or settings.session_secret
+    if secret is not None:
+        app[TOKEN_KEY] = b"subscribe-token:" + secret.get_secret_value().encode("utf-8")
+    else:
+        app[TOKEN_KEY] = secrets.token_bytes(32)
+        log.info("subscribe tokens: SUBSCRIBE_TOKEN_SECRET/SESSION_SECRET not set; using a per-process key")
+
+
+async def dossier_links(
+    app: web.Application, session: AsyncSession, dossier_id: int, *, now: datetime, rotate: bool = False
+) -> tuple[dict[str, str], datetime]:
+    """The dossier's subscribe links (its live token, or a new one that revokes the old when `rotate`) and
+    when they expire."""
+    settings = app[keys.SETTINGS]
+    ttl = timedelta(days=settings.subscribe_token_ttl_days)
+    make = rotate_token if rotate else live_token
+    token, expires_at = await make(session, dossier_id, now=now, ttl=ttl, key=app[TOKEN_KEY])
+    return subscribe_links(settings, token), expires_at
+
+
+_BREAK = re.compile(r"(?<=[/_])|(?=\?)|(?<==)|(?=&)")
+
+
+def link_lines(url: str, width: float, font: str, size: float) -> list[str]:
+    """The link as printed under its QR code: without the scheme, broken only after `/`, `_` or `=` and before
+    `?` or `&` so that no line is wider than `width` points and the token (none of those) is never split."""
+    text = re.sub(r"^https?://", "", url)
+    pieces = [p for p in _BREAK.split(text) if p]
+    lines: list[str] = []
+    for piece in pieces:
+        if lines and stringWidth(lines[-1] + piece, font, size) <= width:
+            lines[-1] += piece
+        else:
+            lines.append(piece)
+    return lines
 
 
 @lru_cache(maxsize=1)
@@ -141,9 +201,8 @@ def _money(amount: int) -> str:
 
 
 def render_receipt(data: ReceiptData, settings: Settings, tz: Any, printed_at: datetime) -> bytes:
-    """The receipt as a one- or two-page A4 PDF."""
+    """The receipt as a one- or two-page A4 PDF (dated the day received, not `printed_at`)."""
     register_fonts()
-    st = _styles()
     buffer = io.BytesIO()
     doc = SimpleDocTemplate(
         buffer,
@@ -158,8 +217,16 @@ def render_receipt(data: ReceiptData, settings: Settings, tz: Any, printed_at: d
         # Start the canvas on the embedded font: no text is drawn in Helvetica (reportlab still lists it).
         initialFontName=REGULAR,
     )
-    width = doc.width
-    local_print = printed_at.astimezone(tz)
+    doc.build(receipt_story(data, settings, tz, doc.width))
+    return buffer.getvalue()
+
+
+def receipt_story(data: ReceiptData, settings: Settings, tz: Any, width: float) -> list[Flowable]:
+    """The receipt's flowables, for a frame `width` points wide."""
+    register_fonts()
+    st = _styles()
+    # The form is dated the day the dossier was received, whenever it is (re)printed.
+    local_received = data.received_at.astimezone(tz)
     place = f"{escape(settings.centre_place)}, ngày" if settings.centre_place else "Ngày"
     left_head = [
         Paragraph(escape(settings.centre_authority.upper()), st["head_regular"]),
@@ -176,7 +243,7 @@ def render_receipt(data: ReceiptData, settings: Settings, tz: Any, printed_at: d
         Rule(45 * mm),
         Spacer(1, 3),
         Paragraph(
-            f"{place} {local_print:%d} tháng {local_print:%m} năm {local_print:%Y}",
+            f"{place} {local_received:%d} tháng {local_received:%m} năm {local_received:%Y}",
             st["date"],
         ),
     ]
@@ -264,8 +331,7 @@ def render_receipt(data: ReceiptData, settings: Settings, tz: Any, printed_at: d
     story.append(_subscribe_block(data, settings, tz, st, width))
     story.append(Spacer(1, 5 * mm))
     story.append(_signatures(data, st, width))
-    doc.build(story)
-    return buffer.getvalue()
+    return story
 
 
 def _subscribe_block(
@@ -284,15 +350,18 @@ def _subscribe_block(
         st["small"],
     )
     row: list[Any] = [intro]
+    link_width = 0.27 * width
+    tiny = st["tiny_centre"]
     for link in data.links:
+        lines = link_lines(link.url, link_width - 2 * LINK_PADDING, tiny.fontName, tiny.fontSize)
+        shown = "<br/>".join(escape(line) for line in lines)
         row.append(
             [
                 Image(io.BytesIO(_qr_png(link.url)), width=qr_size, height=qr_size),
                 Paragraph(f"<b>{escape(link.platform)}</b>", st["small_centre"]),
-                Paragraph(f'<link href="{escape(link.url)}">{escape(link.url)}</link>', st["tiny_centre"]),
+                Paragraph(f'<link href="{escape(link.url)}">{shown}</link>', tiny),
             ]
         )
-    link_width = 0.27 * width
     widths = [width - link_width * len(data.links)] + [link_width] * len(data.links)
     box = Table([row], colWidths=widths)
     box.setStyle(
@@ -301,8 +370,8 @@ def _subscribe_block(
                 ("BOX", (0, 0), (-1, -1), 0.7, colors.black),
                 ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
                 ("ALIGN", (1, 0), (-1, -1), "CENTER"),
-                ("LEFTPADDING", (0, 0), (-1, -1), 2.5 * mm),
-                ("RIGHTPADDING", (0, 0), (-1, -1), 2.5 * mm),
+                ("LEFTPADDING", (0, 0), (-1, -1), LINK_PADDING),
+                ("RIGHTPADDING", (0, 0), (-1, -1), LINK_PADDING),
                 ("TOPPADDING", (0, 0), (-1, -1), 2 * mm),
                 ("BOTTOMPADDING", (0, 0), (-1, -1), 2 * mm),
             ]

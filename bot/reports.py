@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 
 from bot import keys
-from bot.api.dossiers import dossier_filter_from_query, render_dossiers
+from bot.api.dossiers import dossier_filter_from_query, dossier_filter_params, render_dossiers
 from bot.app import CLOCK
 from bot.http import json_response, parse_date, principal_of, require_department
 from bot.report_files import (
@@ -366,20 +366,7 @@ def _openapi(app: web.Application) -> None:
     from bot.api.openapi import add_paths, error_responses, ok
 
     fmt_param = {"name": "fmt", "in": "path", "required": True, "schema": {"type": "string", "enum": ["csv", "xlsx"]}}
-    dossier_filters = [
-        {"name": name, "in": "query", "schema": {"type": "string"}}
-        for name in (
-            "status",
-            "department",
-            "procedure",
-            "channel",
-            "due_before",
-            "due_after",
-            "received_from",
-            "received_to",
-            "overdue",
-        )
-    ]
+    dossier_filters = dossier_filter_params()
     add_paths(
         app,
         {

@@ -29,6 +29,8 @@ class Settings(BaseSettings):
     port: int = 8080
     public_base_url: str = "http://127.0.0.1:8080"
     max_body_bytes: int = 1024 * 1024
+    # A request body must arrive whole within this many seconds (else 408 and the connection is closed).
+    body_read_timeout_seconds: float = 30.0
     log_level: str = "INFO"
 
     # --- the centre ------------------------------------------------------------------------------
@@ -57,6 +59,9 @@ class Settings(BaseSettings):
     quiet_hours: str = "21:00-07:00"
     lookup_fail_limit_per_hour: int = 10
     subscribe_token_ttl_days: int = 90
+    # Key the receipt's subscribe tokens are derived from (so a dossier shows one live token); SESSION_SECRET
+    # when unset. Every replica must share it.
+    subscribe_token_secret: SecretStr | None = None
     rating_scale: Literal[3, 5] = 3
     rating_change_days: int = 7
     handoff_timeout_minutes: int = 30
@@ -151,6 +156,7 @@ class Settings(BaseSettings):
         "sms_gateway_url",
         "sms_gateway_auth_header",
         "session_secret",
+        "subscribe_token_secret",
         "zns_template_receipt",
         "zns_template_status",
         "zns_template_reminder",

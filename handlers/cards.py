@@ -104,10 +104,42 @@ def _amount(facts: DossierFacts, lang: Lang) -> str:
     return say(lang, "amount_unknown")
 
 
-def next_step(facts: DossierFacts, lang: Lang, settings: Settings, calendar: WorkingCalendar, *, owner: bool) -> str:
-    """What the citizen must do next; without ownership, nothing that could reveal personal details."""
+def late_step(facts: DossierFacts, lang: Lang, settings: Settings, calendar: WorkingCalendar, now: datetime) -> str:
+    """For an open dossier past its appointment: say it is late, apologise, and give the new date when there
+    is one (a postponement); "" otherwise."""
+    d = facts.dossier
+    if d.status not in (S.RECEIVED, S.IN_PROGRESS):
+        return ""
+    tz = calendar.tz
+    if now > d.due_at:
+        return say(lang, "next_late", due=fmt_date(d.due_at, tz, lang), hotline=settings.centre_hotline)
+    if d.due_at != d.original_due_at and now > d.original_due_at:
+        return say(
+            lang,
+            "next_late_new_date",
+            original=fmt_date(d.original_due_at, tz, lang),
+            due=fmt_date(d.due_at, tz, lang),
+        )
+    return ""
+
+
+def next_step(
+    facts: DossierFacts,
+    lang: Lang,
+    settings: Settings,
+    calendar: WorkingCalendar,
+    *,
+    owner: bool,
+    now: datetime | None = None,
+) -> str:
+    """What the citizen must do next; without ownership, nothing that could reveal personal details.
+
+    Given `now`, an open dossier past its appointment says so first (late_step)."""
     d = facts.dossier
     status = d.status
+    late = late_step(facts, lang, settings, calendar, now) if now is not None else ""
+    if late:
+        return late
     if status in (S.NEEDS_SUPPLEMENT, S.AWAITING_PAYMENT, S.REJECTED) and not owner:
         return say(lang, "next_private")
     if status == S.NEEDS_SUPPLEMENT:
@@ -135,9 +167,17 @@ def next_step(facts: DossierFacts, lang: Lang, settings: Settings, calendar: Wor
     return say(lang, key) if key in ("next_received", "next_in_progress", "next_returned", "next_withdrawn") else ""
 
 
-def status_card(facts: DossierFacts, lang: Lang, settings: Settings, calendar: WorkingCalendar, *, owner: bool) -> str:
+def status_card(
+    facts: DossierFacts,
+    lang: Lang,
+    settings: Settings,
+    calendar: WorkingCalendar,
+    *,
+    owner: bool,
+    now: datetime | None = None,
+) -> str:
     """The answer to a look-up. A chat not proven to be the applicant's sees status, appointment date and
-    department only — no name, phone, ID number, procedure or documents."""
+    department only — no name, phone, ID number, procedure or documents. Given `now`, a late dossier says so."""
     d, tz = facts.dossier, calendar.tz
     lines = [f"{say(lang, 'label_code')}: {d.code}"]
     if owner:
@@ -148,7 +188,7 @@ def status_card(facts: DossierFacts, lang: Lang, settings: Settings, calendar: W
     lines.append(f"• {say(lang, 'label_due')}: {fmt_date(d.due_at, tz, lang)}")
     if d.due_at != d.original_due_at:
         lines.append(f"• {say(lang, 'label_original_due')}: {fmt_date(d.original_due_at, tz, lang)}")
-    step = next_step(facts, lang, settings, calendar, owner=owner)
+    step = next_step(facts, lang, settings, calendar, owner=owner, now=now)
     if step:
         lines.append(f"{say(lang, 'label_next')}: {step}")
     return "\n".join(lines)

@@ -118,7 +118,7 @@ async def _card(
     lang = lang_of(contact)
     owner = await is_linked(session, contact.id, dossier.id)
     facts = await load_facts(session, dossier)
-    text = status_card(facts, lang, ctx.settings, ctx.calendar, owner=owner)
+    text = status_card(facts, lang, ctx.settings, ctx.calendar, owner=owner, now=ctx.clock())
     if not owner:
         if dossier.applicant_phone:
             await ctx.state.set(chat_key(ctx, "verify", msg), {"dossier_id": dossier.id}, ttl=VERIFY_TTL_SECONDS)

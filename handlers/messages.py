@@ -100,6 +100,14 @@ TEXTS: dict[Lang, dict[str, str]] = {
         ),
         "next_result_ready_postal": "Kết quả đang được gửi qua dịch vụ bưu chính công ích.",
         "next_returned": "Hồ sơ đã hoàn tất.",
+        "next_late": (
+            "Hồ sơ đã quá ngày hẹn trả kết quả ({due}). Trung tâm thành thật xin lỗi Ông/Bà; cán bộ sẽ báo "
+            "ngày hẹn mới ngay khi có. Cần hỗ trợ, vui lòng gọi {hotline}."
+        ),
+        "next_late_new_date": (
+            "Hồ sơ trễ so với ngày hẹn ban đầu ({original}). Trung tâm thành thật xin lỗi Ông/Bà; ngày hẹn trả "
+            "kết quả mới là {due}. Chúng tôi sẽ nhắn tin khi hồ sơ có kết quả."
+        ),
         "next_rejected": "Hồ sơ không được giải quyết{reason}. Vui lòng gọi {hotline} nếu cần hướng dẫn.",
         "next_withdrawn": "Hồ sơ đã được rút theo yêu cầu.",
         "next_suspended": "Hồ sơ đang tạm dừng xử lý. Vui lòng gọi {hotline} để biết thêm.",
@@ -259,6 +267,14 @@ TEXTS: dict[Lang, dict[str, str]] = {
         "next_result_ready_counter": "Please collect the result at {address} ({hours}); bring the receipt and ID card.",
         "next_result_ready_postal": "The result is on its way by public postal service.",
         "next_returned": "The dossier is complete.",
+        "next_late": (
+            "The dossier is past its appointment date ({due}). We sincerely apologise; an officer will give you "
+            "a new date as soon as there is one. For help, call {hotline}."
+        ),
+        "next_late_new_date": (
+            "The dossier is late against its original appointment ({original}). We sincerely apologise; the new "
+            "appointment date is {due}. We will message you when the result is ready."
+        ),
         "next_rejected": "The dossier was rejected{reason}. Call {hotline} if you need guidance.",
         "next_withdrawn": "The dossier was withdrawn at your request.",
         "next_suspended": "Processing is suspended. Please call {hotline} for details.",

@@ -239,3 +239,15 @@ class QuietHours:
             return moment
         end_day = local.date() if local.time() < self.end else local.date() + timedelta(days=1)
         return datetime.combine(end_day, self.end, tzinfo=tz)
+
+
+# The dates the service answers for: the holiday calendar's years (the `holidays` package knows Vietnam's from
+# 1901 to about 2100). Every computation on them — UTC/local conversion, a month's end, working days ahead —
+# stays far inside `datetime`'s range (years 1–9999), where 0001-01-01 or 9999-12-31 overflow.
+EARLIEST_DATE = date(1901, 1, 1)
+LATEST_DATE = date(2099, 12, 31)
+
+
+def in_supported_range(day: date) -> bool:
+    """True for a date between EARLIEST_DATE and LATEST_DATE (both included)."""
+    return EARLIEST_DATE <= day <= LATEST_DATE

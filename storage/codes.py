@@ -74,3 +74,15 @@ def candidate_keys(text: str) -> list[str]:
                     keys.append(key)
     keys.sort(key=len, reverse=True)
     return keys
+
+
+# The characters real codes use (as printed on receipts and in other systems): ASCII letters and digits,
+# separated by single `-`, `_`, `/` or `.`; first and last a letter or digit. No markup, formula, control
+# character, space or path step (`<img …>`, `=cmd|…`, CRLF, `../`) gets in.
+_VALID_CODE = re.compile(r"^[A-Za-z0-9](?:[-_/.]?[A-Za-z0-9])*$")
+MAX_CODE_CHARS = 40
+
+
+def is_valid_code(code: str) -> bool:
+    """True for a code of 1–40 characters of the allowed kind."""
+    return len(code) <= MAX_CODE_CHARS and bool(_VALID_CODE.match(code))

@@ -17,8 +17,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.calendar import WorkingCalendar
-from storage.codes import candidate_keys, code_key, code_prefix, format_code
-from storage.errors import Conflict, Forbidden, InvalidInput, NotFound
+from storage.codes import candidate_keys, code_key, code_prefix, format_code, is_valid_code
+from storage.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
 from storage.lifecycle import FINAL_STATUSES, RESOLVED_STATUSES, can_transition, status_label
 from storage.models import (
     Department,
@@ -130,6 +130,12 @@ class DossierService:
             raise InvalidInput(f"Unknown department {department_id!r}", code="unknown_department")
         if department_scope is not None and department_id != department_scope:
             raise Forbidden("This key belongs to another department", code="wrong_department")
+        if department_scope is not None and procedure.department_id != department_scope:
+            # An officer files dossiers of their own department's procedures only, not another's under theirs.
+            raise Forbidden(
+                f"Procedure {procedure.id!r} belongs to another department than this key's",
+                code="wrong_department",
+            )
         name = " ".join(new.applicant_name.split())
         if not name:
             raise InvalidInput("applicant name is required", code="invalid_applicant")
@@ -183,7 +189,7 @@ class DossierService:
         await self._insert_with_code(session, dossier, new.code, received_at)
         event = DossierEvent(
             dossier_id=dossier.id,
-            at=now,
+            at=received_at,  # the history's first line is the receipt, when it happened (not when it was entered)
             from_status=None,
             to_status=dossier.status,
             actor=actor,
@@ -205,6 +211,11 @@ class DossierService:
                 raise InvalidInput("code must have 1–40 letters or digits", code="invalid_code")
             if await self.find_by_key(session, key) is not None:
                 raise Conflict(f"A dossier with code {code!r} already exists", code="duplicate_code")
+            if not is_valid_code(code):
+                raise DomainError(
+                    "code may contain only letters, digits and single '-', '_', '/' or '.' between them",
+                    code="invalid_code",
+                )
             dossier.code, dossier.code_key = code, key
             try:
                 async with session.begin_nested():

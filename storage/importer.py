@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.calendar import in_supported_range
 from storage.codes import code_key
 from storage.db import SessionMaker
 from storage.dossiers import DossierService, NewDossier, import_fingerprint
@@ -98,6 +99,8 @@ def _time(value: str, tz: ZoneInfo, column: str) -> datetime | None:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         raise DomainError(f"{column}: {value!r} is not an ISO 8601 time") from None
+    if not in_supported_range(parsed.date()):
+        raise DomainError(f"{column}: {value!r} is outside the supported dates")
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=tz)
 
 

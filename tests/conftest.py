@@ -283,3 +283,27 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = kept
+
+
+def backends_notice(database_url: str | None, redis_url: str | None, skipped: int) -> str | None:
+    """One line saying why tests were skipped when PostgreSQL and/or Redis were not given (None otherwise)."""
+    missing = [name for name, url in (("TEST_DATABASE_URL", database_url), ("TEST_REDIS_URL", redis_url)) if not url]
+    if not missing or not skipped:
+        return None
+    return (
+        f"{skipped} tests skipped because {' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} not set: "
+        "they run the same checks on PostgreSQL/Redis. Give both, e.g. "
+        "TEST_DATABASE_URL=postgresql+asyncpg://postgres@127.0.0.1:5432/postgres "
+        "TEST_REDIS_URL=redis://127.0.0.1:6379/15 make test"
+    )
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    """Say once, at the end, why tests were skipped (instead of one skip reason per test in -rs)."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        return
+    notice = backends_notice(
+        TEST_DATABASE_URL, os.environ.get("TEST_REDIS_URL"), len(terminalreporter.stats.get("skipped", []))
+    )
+    if notice:
+        terminalreporter.write_line(notice, yellow=True)

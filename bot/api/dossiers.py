@@ -7,6 +7,7 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,6 +16,7 @@ from bot import keys
 from bot.http import (
     int_param,
     json_response,
+    multipart_of,
     parse_time,
     principal_of,
     read_model,
@@ -23,7 +25,7 @@ from bot.http import (
 )
 from storage.apikeys import Principal
 from storage.dossiers import STATUSES, DossierFilter, NewDossier
-from storage.errors import DomainError, InvalidInput
+from storage.errors import DomainError, InvalidInput, NotFound
 from storage.importer import import_dossiers
 from storage.lifecycle import national_status_code, status_label
 from storage.models import Department, Dossier, Procedure, Role
@@ -115,9 +117,16 @@ async def render_dossiers(session: AsyncSession, dossiers: list[Dossier], tz: Zo
     return [dossier_json(d, departments.get(d.department_id), procedures.get(d.procedure_id), tz) for d in dossiers]
 
 
-async def _load_visible(request: web.Request, session: AsyncSession, principal: Principal) -> Dossier:
-    dossier = await request.app[keys.DOSSIERS].get(session, request.match_info["code"])
-    require_department(principal, dossier.department_id)
+async def load_visible_dossier(request: web.Request, session: AsyncSession, principal: Principal) -> Dossier:
+    """The dossier of the path's `{code}`, if this key may see it; another department's dossier is "not found"
+    exactly like a missing one, so that an officer's key cannot probe which codes exist."""
+    code = request.match_info["code"]
+    try:
+        dossier = await request.app[keys.DOSSIERS].get(session, code)
+    except NotFound:
+        raise NotFound(f"No dossier with code {code!r}", code="dossier_not_found") from None
+    if not principal.sees_department(dossier.department_id):
+        raise NotFound(f"No dossier with code {code!r}", code="dossier_not_found")
     return dossier
 
 
@@ -151,7 +160,7 @@ async def get_dossier(request: web.Request) -> web.Response:
     principal = principal_of(request)
     tz = ZoneInfo(request.app[keys.SETTINGS].timezone)
     async with request.app[keys.SESSIONMAKER].begin() as session:
-        dossier = await _load_visible(request, session, principal)
+        dossier = await load_visible_dossier(request, session, principal)
         (view,) = await render_dossiers(session, [dossier], tz)
         events = await request.app[keys.DOSSIERS].events(session, dossier.id)
     view["events"] = [
@@ -188,7 +197,7 @@ async def change_dossier(request: web.Request) -> web.Response:
     if request_key is not None and not (0 < len(request_key) <= 128):
         raise InvalidInput("Idempotency-Key must be 1–128 characters", code="invalid_idempotency_key")
     async with request.app[keys.SESSIONMAKER].begin() as session:
-        dossier = await _load_visible(request, session, principal)
+        dossier = await load_visible_dossier(request, session, principal)
         dossier, changed = await request.app[keys.DOSSIERS].change(
             session,
             dossier,
@@ -225,7 +234,7 @@ def dossier_filter_from_query(request: web.Request, principal: Principal) -> Dos
         if channel not in ("direct", "online", "postal"):
             raise InvalidInput("channel must be direct, online or postal", code="invalid_parameter")
         flt.channel = channel
-    for name in ("due_before", "due_after", "received_from", "received_to"):
+    for name in TIME_FILTERS:
         if query.get(name):
             setattr(flt, name, parse_time(query[name], tz, name))
     if query.get("overdue") in ("1", "true", "yes"):
@@ -252,7 +261,7 @@ async def import_dossiers_route(request: web.Request) -> web.Response:
     settings = request.app[keys.SETTINGS]
     if request.content_type.startswith("multipart/"):
         try:
-            reader = await request.multipart()
+            reader = await multipart_of(request)
             part = await reader.next()
             while part is not None and getattr(part, "name", None) != "file":
                 part = await reader.next()
@@ -261,6 +270,8 @@ async def import_dossiers_route(request: web.Request) -> web.Response:
             raw = await part.read(decode=True)  # type: ignore[union-attr]
         except (ValueError, RuntimeError) as exc:  # no boundary, broken parts, unknown encodings
             raise InvalidInput(f"The multipart body is malformed: {exc}", code="invalid_csv") from None
+        except HttpProcessingError as exc:  # a part's header line without a colon, an oversized header
+            raise InvalidInput(f"The multipart body is malformed: {exc.message}", code="invalid_csv") from None
     else:
         raw = await request.read()
     if not raw:
@@ -281,6 +292,28 @@ async def import_dossiers_route(request: web.Request) -> web.Response:
         department_scope=scope,
     )
     return json_response(report.as_dict(), status=200)
+
+
+async def rotate_subscribe_links(request: web.Request) -> web.Response:
+    """New subscribe links for the dossier; every earlier link stops working (a receipt lost or shared)."""
+    from bot.app import CLOCK
+    from bot.receipt import dossier_links
+
+    principal = require_role(request, *WRITE_ROLES)
+    tz = ZoneInfo(request.app[keys.SETTINGS].timezone)
+    async with request.app[keys.SESSIONMAKER].begin() as session:
+        dossier = await load_visible_dossier(request, session, principal)
+        links, expires_at = await dossier_links(request.app, session, dossier.id, now=request.app[CLOCK](), rotate=True)
+    return json_response(
+        {
+            "code": dossier.code,
+            "subscribe_links": {
+                "telegram": links["telegram"],
+                "zalo": links.get("zalo"),
+                "expires_at": expires_at.astimezone(tz).isoformat(),
+            },
+        }
+    )
 
 
 # Other features add fields to the dossier view (e.g. subscribe links) without touching this module.
@@ -324,9 +357,40 @@ DOSSIER_SCHEMA: dict[str, Any] = {
         "documents": {"type": "array", "items": {"type": "string"}},
         "events": {"type": "array", "items": {"type": "object"}},
         "changed": {"type": "boolean"},
-        "subscribe_links": {"type": "object"},
+        "subscribe_links": {"$ref": "#/components/schemas/SubscribeLinks"},
     },
 }
+SUBSCRIBE_LINKS_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "telegram": {"type": "string"},
+        "zalo": {"type": ["string", "null"]},
+        "expires_at": {"type": "string", "format": "date-time"},
+    },
+}
+
+
+TIME_FILTERS = ("due_before", "due_after", "received_from", "received_to")
+
+
+def dossier_filter_params() -> list[dict[str, Any]]:
+    """The list filters as OpenAPI parameters (the times as date-time, so fuzzers try the calendar's edges)."""
+    return (
+        [
+            {"name": name, "in": "query", "schema": {"type": "string"}}
+            for name in ("status", "department", "procedure", "channel")
+        ]
+        + [
+            {
+                "name": name,
+                "in": "query",
+                "schema": {"type": "string", "format": "date-time"},
+                "description": "ISO 8601 time or date (local time without offset), 1901-01-01 to 2099-12-31",
+            }
+            for name in TIME_FILTERS
+        ]
+        + [{"name": "overdue", "in": "query", "schema": {"type": "string", "enum": ["1", "true", "yes", "0", "false"]}}]
+    )
 
 
 def _openapi(app: web.Application) -> None:
@@ -334,20 +398,7 @@ def _openapi(app: web.Application) -> None:
 
     ref = {"$ref": "#/components/schemas/Dossier"}
     code_param = {"name": "code", "in": "path", "required": True, "schema": {"type": "string", "maxLength": 80}}
-    query_params = [
-        {"name": name, "in": "query", "schema": {"type": "string"}}
-        for name in (
-            "status",
-            "department",
-            "procedure",
-            "channel",
-            "due_before",
-            "due_after",
-            "received_from",
-            "received_to",
-            "overdue",
-        )
-    ] + [
+    query_params = dossier_filter_params() + [
         {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE}},
         {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0}},
     ]
@@ -417,19 +468,47 @@ def _openapi(app: web.Application) -> None:
                     "responses": {**ok(ref), **error_responses(400, 401, 403, 404, 409, 422)},
                 },
             },
+            "/api/v1/dossiers/{code}/subscribe-links": {
+                "post": {
+                    "summary": "New subscribe links (receipt QR / deep links) for the dossier; the earlier ones stop "
+                    "working. Reads of the dossier show its one live link and never issue another.",
+                    "parameters": [code_param],
+                    "responses": {
+                        **ok(
+                            {
+                                "type": "object",
+                                "required": ["code", "subscribe_links"],
+                                "properties": {
+                                    "code": {"type": "string"},
+                                    "subscribe_links": {"$ref": "#/components/schemas/SubscribeLinks"},
+                                },
+                            }
+                        ),
+                        **error_responses(401, 403, 404),
+                    },
+                }
+            },
         },
-        {"Dossier": DOSSIER_SCHEMA, "Applicant": Applicant.model_json_schema()},
+        {
+            "Dossier": DOSSIER_SCHEMA,
+            "Applicant": Applicant.model_json_schema(),
+            "SubscribeLinks": SUBSCRIBE_LINKS_SCHEMA,
+        },
     )
 
 
 def setup_routes(app: web.Application) -> None:
+    from bot.receipt import setup_token_key
+
     _openapi(app)
+    setup_token_key(app)
     app.setdefault(DOSSIER_VIEW_EXTENSIONS, [])
     app.router.add_post("/api/v1/dossiers", create_dossier)
     app.router.add_get("/api/v1/dossiers", list_dossiers)
     app.router.add_post("/api/v1/dossiers/import", import_dossiers_route)
     app.router.add_get("/api/v1/dossiers/{code}", get_dossier)
     app.router.add_patch("/api/v1/dossiers/{code}", change_dossier)
+    app.router.add_post("/api/v1/dossiers/{code}/subscribe-links", rotate_subscribe_links)
 
 
 __all__ = ["DOSSIER_VIEW_EXTENSIONS", "DomainError", "dossier_filter_from_query", "render_dossiers", "setup_routes"]

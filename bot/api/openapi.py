@@ -1,7 +1,15 @@
-"""The OpenAPI 3 document of `/api/v1`, assembled from the path descriptions of each API module."""
+"""The OpenAPI 3.1 document of `/api/v1`, assembled from the path descriptions of each API module.
+
+Modules describe their schemas in JSON Schema 2020-12 (what OpenAPI 3.1 and pydantic v2 speak). The assembly
+keeps the document valid whatever a module wrote: an OpenAPI 3.0 `nullable: true` becomes a `"null"` type,
+pydantic's `$defs` move to `components/schemas` (their `$ref`s follow), and an operation without an
+`operationId` gets one from its method and path. tests/api/test_openapi.py checks the result with
+openapi-spec-validator.
+"""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from aiohttp import web
@@ -75,13 +83,49 @@ def with_common_errors(paths: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
+def _to_json_schema(value: Any, defs: dict[str, Any]) -> Any:
+    """A copy of `value` with 3.0 `nullable` turned into a `"null"` type and `$defs` collected into `defs`."""
+    if isinstance(value, list):
+        return [_to_json_schema(item, defs) for item in value]
+    if not isinstance(value, dict):
+        return value
+    result = {key: _to_json_schema(item, defs) for key, item in value.items() if key not in ("$defs", "nullable")}
+    for name, schema in value.get("$defs", {}).items():
+        defs[name] = _to_json_schema(schema, defs)
+    if isinstance(result.get("$ref"), str) and result["$ref"].startswith("#/$defs/"):
+        result["$ref"] = "#/components/schemas/" + result["$ref"].removeprefix("#/$defs/")
+    if value.get("nullable") is True:
+        kind = result.get("type")
+        if isinstance(kind, str):
+            result["type"] = [kind, "null"]
+            if "enum" in result and None not in result["enum"]:
+                result["enum"] = [*result["enum"], None]
+        elif isinstance(kind, list):
+            result["type"] = kind if "null" in kind else [*kind, "null"]
+        else:
+            result = {"anyOf": [result, {"type": "null"}]}
+    return result
+
+
+def operation_id(method: str, path: str) -> str:
+    """`get` `/api/v1/dossiers/{code}/receipt.pdf` → `get_dossiers_code_receipt_pdf`."""
+    words = [w for w in re.split(r"[^A-Za-z0-9]+", path.removeprefix("/api/v1/")) if w]
+    return "_".join([method.lower(), *words])
+
+
 def build_document(paths: dict[str, Any], schemas: dict[str, Any]) -> dict[str, Any]:
+    defs: dict[str, Any] = {}
+    all_paths = _to_json_schema(with_common_errors(paths), defs)
+    for path, ops in all_paths.items():
+        for method, op in ops.items():
+            op.setdefault("operationId", operation_id(method, path))
     components = {
         "securitySchemes": BASE_COMPONENTS["securitySchemes"],
-        "schemas": {**BASE_COMPONENTS["schemas"], **schemas},
+        "schemas": {**defs, **_to_json_schema({**BASE_COMPONENTS["schemas"], **schemas}, defs)},
     }
+    components["schemas"] = {**defs, **components["schemas"]}
     return {
-        "openapi": "3.0.3",
+        "openapi": "3.1.0",
         "info": {
             "title": "motcua-bot API",
             "version": "1",
@@ -89,7 +133,7 @@ def build_document(paths: dict[str, Any], schemas: dict[str, Any]) -> dict[str, 
         },
         "servers": [{"url": "/"}],
         "security": [{"bearer": []}],
-        "paths": with_common_errors(paths),
+        "paths": all_paths,
         "components": components,
     }
 

@@ -30,6 +30,10 @@ COMMAND_MODULES = [
 ]
 
 
+# Commands whose log lines are their output (the long-running service, the scheduled jobs).
+LOGGING_COMMANDS = frozenset({"serve", "jobs"})
+
+
 def create_parser() -> argparse.ArgumentParser:
     """Build the argument parser from every command module that is present."""
     parser = argparse.ArgumentParser(prog="motcua", description="Trợ lý hành chính công (motcua-bot)")
@@ -62,11 +66,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             name = ".".join(str(part) for part in error["loc"]).upper()
             print(f"  {name}: {error['msg']}", file=sys.stderr)
         return 2
-    logging.basicConfig(
-        level=getattr(logging, settings.log_level.upper(), logging.INFO),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    level = getattr(logging, settings.log_level.upper(), logging.INFO)
+    if args.command not in LOGGING_COMMANDS and "log_level" not in settings.model_fields_set:
+        # A command that prints its own output (a key, a chat, a report) shows warnings and errors only,
+        # unless LOG_LEVEL asks for more; the service and the jobs log at LOG_LEVEL (INFO by default).
+        level = max(level, logging.WARNING)
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    logging.getLogger().setLevel(level)
     logging.getLogger("alembic").setLevel(logging.WARNING)
     result: int = args.func(args, settings)
     return result

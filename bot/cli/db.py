@@ -1,4 +1,4 @@
-"""`motcua db upgrade|current`: schema migrations (alembic)."""
+"""`motcua db upgrade|current|check`: schema migrations (alembic)."""
 
 from __future__ import annotations
 
@@ -19,6 +19,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     up.set_defaults(func=run_upgrade)
     cur = db_sub.add_parser("current", help="print the schema revision")
     cur.set_defaults(func=run_current)
+    check = db_sub.add_parser("check", help="exit 0 when the schema is at head, 1 otherwise (before a replica starts)")
+    check.set_defaults(func=run_check)
 
 
 def run_upgrade(args: argparse.Namespace, settings: Settings) -> int:
@@ -45,3 +47,26 @@ def run_current(args: argparse.Namespace, settings: Settings) -> int:
 
     print(asyncio.run(go()) or "empty (run: motcua db upgrade)")
     return 0
+
+
+def run_check(args: argparse.Namespace, settings: Settings) -> int:
+    """0 when the database's schema is at the code's head revision; 1 (and why) otherwise."""
+    from alembic.script import ScriptDirectory
+
+    from storage.migrate import alembic_config
+
+    heads = set(ScriptDirectory.from_config(alembic_config()).get_heads())
+
+    async def go() -> str | None:
+        engine = create_engine(settings.database_url)
+        try:
+            return await current_revision(engine)
+        finally:
+            await engine.dispose()
+
+    current = asyncio.run(go())
+    if current in heads:
+        print(f"schema at head ({current})")
+        return 0
+    print(f"schema at {current or 'nothing'}, code expects {', '.join(sorted(heads))}: run motcua db upgrade")
+    return 1

@@ -82,8 +82,8 @@ def test_commands_the_deployment_runs_exist() -> None:
     _parses(yaml.safe_load(cmd.group(1)))
     for unit in (DEPLOY / "systemd").glob("*.service"):
         for line in unit.read_text(encoding="utf-8").splitlines():
-            if line.startswith("ExecStart="):
-                argv = shlex.split(line.removeprefix("ExecStart=").replace("%i", "8081"))
+            if line.startswith(("ExecStart=", "ExecStartPre=")):
+                argv = shlex.split(line.split("=", 1)[1].replace("%i", "8081"))
                 _parses(argv)
 
 
@@ -93,7 +93,7 @@ def test_image_runs_unprivileged_with_healthcheck() -> None:
     users = re.findall(r"^USER (\S+)$", dockerfile, re.M)
     assert users and users[-1] not in {"root", "0"}
     assert re.search(r"^HEALTHCHECK .*\n.*/healthz", dockerfile, re.M)
-    assert "pip install ." in dockerfile
+    assert "pip install --constraint constraints.txt ." in dockerfile
 
 
 @pytest.mark.parametrize("unit", ["motcua@.service", "motcua-migrate.service", "motcua.target"])
@@ -102,8 +102,12 @@ def test_systemd_units_are_wired(unit: str) -> None:
     sections = re.findall(r"^\[(\w+)\]$", text, re.M)
     assert sections[0] == "Unit" and "Install" in sections
     if unit == "motcua@.service":
-        assert "Requires=motcua-migrate.service" in text
+        # Restarting the migration must not restart every replica at once: Wants=, never Requires=/BindsTo=.
+        assert not re.search(r"^(Requires|BindsTo|Requisite)=.*motcua-migrate", text, re.M)
+        assert re.search(r"^Wants=.*motcua-migrate\.service", text, re.M)
         assert "After=" in text and "motcua-migrate.service" in text.split("After=")[1].splitlines()[0]
+        # …and a replica whose schema is behind refuses to start.
+        assert "ExecStartPre=/opt/motcua/.venv/bin/motcua db check" in text
         assert "User=motcua" in text
     if unit == "motcua-migrate.service":
         assert "Type=oneshot" in text and "RemainAfterExit=yes" in text

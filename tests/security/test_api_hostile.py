@@ -114,3 +114,193 @@ async def test_deeply_nested_json_is_a_400(client: Any, api_key: Any, method: st
         resp = await client.request(method, path, data=body, headers=headers)
         assert resp.status == 400, await resp.text()
         assert (await resp.json())["error"]["code"] == "invalid_json"
+
+
+# Dates at the calendar's edges: converting 0001-01-01 local to UTC, or 9999-12-31 plus a month, overflowed
+# `datetime` (OverflowError: a 500). They are refused as dates outside the supported range.
+EDGE_DATE_PATHS = [
+    "/api/v1/reports/summary?from=9999-12-31",
+    "/api/v1/reports/summary?from=0001-01-01&to=0001-01-31",
+    "/api/v1/reports/summary.csv?from=9999-12-31",
+    "/api/v1/reports/summary.xlsx?from=9999-12-31",
+    "/api/v1/reports/trend?from=9999-12-31",
+    "/api/v1/dossiers?received_from=0001-01-01",
+    "/api/v1/dossiers?received_to=0001-01-01",
+    "/api/v1/dossiers?received_from=9999-12-31T23:59:59-10:00",
+    "/api/v1/exports/dossiers.csv?received_from=0001-01-01",
+    "/api/v1/ratings?since=0001-01-01",
+]
+
+
+@pytest.mark.parametrize("path", EDGE_DATE_PATHS)
+async def test_dates_at_the_calendars_edges_are_a_400(client: Any, api_key: Any, path: str) -> None:
+    resp = await client.get(path, headers=await api_key("admin"))
+    assert resp.status == 400, await resp.text()
+    error = (await resp.json())["error"]
+    assert error["code"] == "invalid_date"
+    assert "1901-01-01" in error["message"] and "2099-12-31" in error["message"]
+
+
+@pytest.mark.parametrize("received_at", ["0001-01-01", "0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-12:00"])
+async def test_a_received_at_at_the_calendars_edge_is_a_400(
+    client: Any, api_key: Any, two_procedures: Any, received_at: str
+) -> None:
+    body = {**dossier_body(two_procedures[0].id), "received_at": received_at}
+    resp = await client.post("/api/v1/dossiers", json=body, headers=await api_key("admin"))
+    assert resp.status == 400, await resp.text()
+    assert (await resp.json())["error"]["code"] == "invalid_date"
+
+
+async def test_the_supported_range_itself_is_accepted(client: Any, api_key: Any) -> None:
+    headers = await api_key("admin")
+    for path in (
+        "/api/v1/reports/summary?from=2000-01-01&to=2000-01-31",  # reports cover 2000–2100 (storage.reports)
+        "/api/v1/reports/summary?from=2099-12-01&to=2099-12-31",
+        "/api/v1/ratings?since=1901-01-01",
+        "/api/v1/dossiers?received_from=1901-01-01&received_to=2099-12-31T23:59:59",
+    ):
+        resp = await client.get(path, headers=headers)
+        assert resp.status == 200, (path, await resp.text())
+
+
+async def test_csv_import_with_edge_dates_reports_the_rows(client: Any, api_key: Any, two_procedures: Any) -> None:
+    proc = two_procedures[0].id
+    body = (
+        "procedure_id,applicant_name,channel,received_at,due_at\n"
+        f"{proc},Lê Văn A,online,0001-01-01,\n"
+        f"{proc},Lê Văn B,online,2026-01-05T09:00:00,9999-12-31T23:59:59-12:00\n"
+    )
+    headers = {**(await api_key("admin")), "Content-Type": "text/csv"}
+    resp = await client.post("/api/v1/dossiers/import", data=body.encode(), headers=headers)
+    assert resp.status == 200, await resp.text()
+    report = await resp.json()
+    assert [r["line"] for r in report["rejected"]] == [2, 3]
+    assert all("supported dates" in r["reason"] for r in report["rejected"])
+
+
+async def test_the_dashboard_and_its_exports_refuse_edge_dates(
+    aiohttp_client: Any, make_settings: Any, api_key: Any
+) -> None:
+    from bot.app import create_app
+    from bot.dashboard import COOKIE
+
+    dash = await aiohttp_client(create_app(make_settings(session_secret="edge-dates-secret-0123456789")))
+    from bot import keys
+    from storage.apikeys import create_api_key
+
+    async with dash.app[keys.SESSIONMAKER].begin() as session:
+        _row, secret = await create_api_key(session, name="dash", role="admin")
+    resp = await dash.post("/dashboard/login", data={"api_key": secret}, allow_redirects=False)
+    assert resp.status == 303
+    cookie = {"Cookie": f"{COOKIE}={resp.cookies[COOKIE].value}"}
+    dash.session.cookie_jar.clear()
+    resp = await dash.get("/dashboard?from=9999-12-31", headers=cookie)
+    assert resp.status == 400
+    assert "2099-12-31" in await resp.text()
+    for path in (
+        "/dashboard/export/summary.xlsx?from=9999-12-31",
+        "/dashboard/export/summary.txt?from=0001-01-01&to=0001-01-02",
+        "/dashboard/export/dossiers.csv?received_from=0001-01-01",
+    ):
+        resp = await dash.get(path, headers=cookie)
+        assert resp.status == 400, (path, await resp.text())
+        assert (await resp.json())["error"]["code"] == "invalid_date"
+
+
+@pytest.mark.parametrize(
+    "part_headers",
+    [
+        b"no colon here",
+        b"Content-Disposition form-data; name=file",
+        b'Content-Disposition: form-data; name="file"\r\nx',
+    ],
+)
+async def test_a_multipart_header_line_without_colon_is_422(client: Any, api_key: Any, part_headers: bytes) -> None:
+    """aiohttp's InvalidHeader escaped the import route: a 500."""
+    body = b"--b\r\n" + part_headers + b"\r\n\r\ncode,procedure_id\r\n--b--\r\n"
+    headers = {**(await api_key("admin")), "Content-Type": "multipart/form-data; boundary=b"}
+    resp = await client.post("/api/v1/dossiers/import", data=body, headers=headers)
+    assert resp.status == 422, await resp.text()
+    assert (await resp.json())["error"]["code"] == "invalid_csv"
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "<img src=x onerror=alert(1)>",
+        "=cmd|' /C calc'!A0",
+        "AB\r\nSet-Cookie: x=1",
+        "../../etc/passwd",
+        "A B",
+        "-AB",
+        "AB.",
+        "A..B",
+        "Ông-01",
+    ],
+)
+async def test_dossier_codes_with_other_characters_are_a_400(
+    client: Any, api_key: Any, two_procedures: Any, code: str
+) -> None:
+    """Any 1–40 characters were accepted as a code, markup and formulas included."""
+    body = {**dossier_body(two_procedures[0].id), "code": code}
+    resp = await client.post("/api/v1/dossiers", json=body, headers=await api_key("admin"))
+    assert resp.status == 400, await resp.text()
+    assert (await resp.json())["error"]["code"] == "invalid_code"
+
+
+@pytest.mark.parametrize("code", ["TTHCC-261123-0001", "000.12.34.H56-261123-0001", "12/2026/HS_A", "A"])
+async def test_dossier_codes_real_systems_use_are_accepted(
+    client: Any, api_key: Any, two_procedures: Any, code: str
+) -> None:
+    body = {**dossier_body(two_procedures[0].id), "code": code}
+    resp = await client.post("/api/v1/dossiers", json=body, headers=await api_key("admin"))
+    assert resp.status == 201, await resp.text()
+    assert (await resp.json())["code"] == code
+
+
+async def test_an_officer_cannot_file_another_departments_procedure_under_their_own(
+    client: Any, api_key: Any, two_procedures: Any
+) -> None:
+    mine, theirs = two_procedures
+    officer = await api_key("officer", mine.department)
+    body = {**dossier_body(theirs.id), "department_id": mine.department}
+    resp = await client.post("/api/v1/dossiers", json=body, headers=officer)
+    assert resp.status == 403, await resp.text()
+    assert (await resp.json())["error"]["code"] == "wrong_department"
+    csv_body = f"procedure_id,applicant_name,channel,department_id\n{theirs.id},Lê Văn C,online,{mine.department}\n"
+    resp = await client.post(
+        "/api/v1/dossiers/import", data=csv_body.encode(), headers={**officer, "Content-Type": "text/csv"}
+    )
+    assert resp.status == 200
+    assert [r["line"] for r in (await resp.json())["rejected"]] == [2]
+
+
+async def test_another_departments_code_answers_like_a_missing_one(
+    client: Any, api_key: Any, two_procedures: Any
+) -> None:
+    """403 for an existing code of another department, 404 for a missing one: codes could be probed."""
+    mine, theirs = two_procedures
+    resp = await client.post("/api/v1/dossiers", json=dossier_body(theirs.id), headers=await api_key("admin"))
+    existing = (await resp.json())["code"]
+    officer = await api_key("officer", mine.department)
+    missing = existing[:-1] + ("9" if existing[-1] != "9" else "8")
+    answers = []
+    for code in (existing, missing):
+        for method, path in (
+            ("GET", f"/api/v1/dossiers/{code}"),
+            ("PATCH", f"/api/v1/dossiers/{code}"),
+            ("GET", f"/api/v1/dossiers/{code}/receipt.pdf"),
+            ("POST", f"/api/v1/dossiers/{code}/subscribe-links"),
+        ):
+            resp = await client.request(method, path, json={"status": "in_progress"}, headers=officer)
+            body = await resp.json()
+            answers.append((method, resp.status, body["error"]["code"], body["error"]["message"].replace(code, "…")))
+    assert answers[:4] == answers[4:]
+    assert {a[1] for a in answers} == {404}
+
+
+async def test_no_server_header_names_the_software(client: Any, api_key: Any) -> None:
+    """`Server: Python/3.11 aiohttp/3.x` told an attacker which versions to look up."""
+    for path, headers in (("/healthz", {}), ("/api/v1/departments", await api_key("admin")), ("/nope", {})):
+        resp = await client.get(path, headers=headers)
+        assert "Server" not in resp.headers, (path, resp.headers.get("Server"))

@@ -9,7 +9,7 @@ import json
 from typing import Any
 from urllib.parse import quote
 
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from tests.security.profile import PROPERTY_SETTINGS
@@ -30,6 +30,16 @@ TEXT = st.one_of(
             "9" * 400,
         ]
     ),
+)
+# Shapes an outside attack found (each a 500 once): containers nested far deeper than any real body, and dates
+# at the calendar's edges, bare or with the extreme offsets, which overflow `datetime` on conversion.
+NESTED_JSON = st.integers(min_value=33, max_value=3000).flatmap(
+    lambda depth: st.sampled_from(["[" * depth + "]" * depth, '{"a":' * depth + "1" + "}" * depth])
+)
+EDGE_DATE = st.one_of(
+    st.sampled_from(["0001-01-01", "9999-12-31", "0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-12:00"]),
+    st.dates().map(lambda d: d.isoformat()),
+    st.datetimes(timezones=st.timezones()).map(lambda d: d.isoformat()),
 )
 JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | TEXT,
@@ -55,10 +65,17 @@ DOSSIER_LIKE = st.fixed_dictionaries(
         **{name: JSON for name in FIELDS},
         "applicant": st.fixed_dictionaries({}, optional={"name": JSON, "phone": JSON, "id_number": JSON}) | JSON,
         "channel": st.sampled_from(["direct", "online", "postal"]) | JSON,
-        "received_at": st.datetimes().map(lambda d: d.isoformat()) | TEXT,
+        "received_at": st.datetimes().map(lambda d: d.isoformat()) | EDGE_DATE | TEXT,
     },
 )
-CHANGE_LIKE = st.fixed_dictionaries({}, optional={name: JSON for name in CHANGE_FIELDS})
+CHANGE_LIKE = st.fixed_dictionaries(
+    {},
+    optional={
+        **{name: JSON for name in CHANGE_FIELDS},
+        "new_due_at": EDGE_DATE | JSON,
+        "supplement_deadline": EDGE_DATE | JSON,
+    },
+)
 
 
 async def check(resp: Any) -> None:
@@ -78,7 +95,10 @@ async def test_create_dossier_with_any_json(client: Any, api_key: Any, body: Any
 
 
 @PROPERTY_SETTINGS
-@given(raw=st.binary(max_size=2000), content_type=st.sampled_from(["application/json", "text/plain", "", "x/y"]))
+@given(
+    raw=st.one_of(st.binary(max_size=2000), NESTED_JSON.map(str.encode)),
+    content_type=st.sampled_from(["application/json", "text/plain", "", "x/y"]),
+)
 async def test_create_dossier_with_any_bytes(client: Any, api_key: Any, raw: bytes, content_type: str) -> None:
     headers = {**(await api_key("integration")), "Content-Type": content_type}
     resp = await client.post("/api/v1/dossiers", data=raw, headers=headers)
@@ -128,7 +148,7 @@ async def test_change_an_existing_dossier_with_any_fields(
                 "x",
             ]
         ),
-        TEXT,
+        TEXT | EDGE_DATE,
         max_size=6,
     )
 )
@@ -138,7 +158,9 @@ async def test_list_dossiers_with_any_query(client: Any, api_key: Any, params: d
     await check(resp)
 
 
-CSV_CELL = st.one_of(TEXT, st.sampled_from(["direct", "online", "2026-03-02", "2026-13-45T25:61", "=1+1", '"']))
+CSV_CELL = st.one_of(
+    TEXT, EDGE_DATE, st.sampled_from(["direct", "online", "2026-03-02", "2026-13-45T25:61", "=1+1", '"'])
+)
 
 
 @PROPERTY_SETTINGS
@@ -185,3 +207,81 @@ async def test_import_any_csv(
             report["accepted"] + report["unchanged"] + len(report["rejected"]) <= len(rows) + raw_tail.count(b"\n") + 1
         )
         assert all(r["line"] >= 2 and r["reason"] for r in report["rejected"])
+
+
+@PROPERTY_SETTINGS
+@given(body=NESTED_JSON, target=st.sampled_from(["dossiers", "change", "recipients"]))
+async def test_deeply_nested_json_anywhere(client: Any, api_key: Any, body: str, target: str) -> None:
+    headers = {**(await api_key("admin")), "Content-Type": "application/json"}
+    method, path = {
+        "dossiers": ("POST", "/api/v1/dossiers"),
+        "change": ("PATCH", "/api/v1/dossiers/TTHCC-261123-0001"),
+        "recipients": ("POST", "/api/v1/recipients"),
+    }[target]
+    resp = await client.request(method, path, data=body, headers=headers)
+    await check(resp)
+    assert resp.status == 400
+
+
+REPORT_PATHS = [
+    "/api/v1/reports/summary",
+    "/api/v1/reports/summary.csv",
+    "/api/v1/reports/summary.xlsx",
+    "/api/v1/reports/summary.txt",
+    "/api/v1/reports/trend",
+]
+
+
+@PROPERTY_SETTINGS
+@given(
+    path=st.sampled_from(REPORT_PATHS),
+    params=st.one_of(
+        st.fixed_dictionaries({"from": EDGE_DATE}, optional={"to": EDGE_DATE | TEXT}),
+        st.fixed_dictionaries({"to": EDGE_DATE}),
+        st.dictionaries(st.sampled_from(["from", "to", "department"]), TEXT, max_size=3),
+    ),
+)
+@example(path="/api/v1/reports/summary", params={"from": "9999-12-31"})
+@example(path="/api/v1/reports/trend", params={"from": "0001-01-01", "to": "9999-12-31"})
+async def test_reports_with_any_period(client: Any, api_key: Any, path: str, params: dict[str, str]) -> None:
+    query = "&".join(f"{quote(k)}={quote(v, safe='')}" for k, v in params.items())
+    resp = await client.get(f"{path}?{query}", headers=await api_key("admin"))
+    await check(resp)
+
+
+@PROPERTY_SETTINGS
+@given(
+    params=st.dictionaries(
+        st.sampled_from(["since", "until", "department", "level", "limit"]), EDGE_DATE | TEXT, max_size=4
+    )
+)
+async def test_ratings_with_any_query(client: Any, api_key: Any, params: dict[str, str]) -> None:
+    query = "&".join(f"{quote(k)}={quote(v, safe='')}" for k, v in params.items())
+    resp = await client.get(f"/api/v1/ratings?{query}", headers=await api_key("admin"))
+    await check(resp)
+
+
+HEADER_LINE = st.one_of(
+    st.text(st.characters(min_codepoint=32, max_codepoint=126, exclude_characters=":"), max_size=60),
+    st.sampled_from(
+        [
+            "Content-Disposition form-data; name=file",
+            'Content-Disposition: form-data; name="file"',
+            "Content-Type: text/csv",
+            "Content-Transfer-Encoding: rot13",
+            ": no name",
+        ]
+    ),
+)
+
+
+@PROPERTY_SETTINGS
+@given(header_lines=st.lists(HEADER_LINE, max_size=4), payload=st.binary(max_size=200))
+async def test_multipart_import_with_any_part_headers(
+    client: Any, api_key: Any, header_lines: list[str], payload: bytes
+) -> None:
+    head = "".join(f"{line}\r\n" for line in header_lines).encode("utf-8")
+    body = b"--b\r\n" + head + b"\r\n" + payload + b"\r\n--b--\r\n"
+    headers = {**(await api_key("admin")), "Content-Type": "multipart/form-data; boundary=b"}
+    resp = await client.post("/api/v1/dossiers/import", data=body, headers=headers)
+    await check(resp)

@@ -196,3 +196,39 @@ def test_session_expiry_is_checked_against_the_clock() -> None:
     assert read_session(b"k", cookie, now) == session
     assert read_session(b"k", cookie, now + timedelta(seconds=61)) is None
     assert read_session(b"other", cookie, now) is None
+
+
+async def _csrf(client: Any, cookie: str) -> str:
+    import re
+
+    html = await (await get(client, "/dashboard", cookie)).text()
+    found = re.search(r'name="csrf" value="([0-9a-f]+)"', html)
+    assert found is not None
+    return found.group(1)
+
+
+async def test_signing_out_ends_the_session_on_every_replica(
+    aiohttp_client: Any, make_settings: Callable[..., Settings], redis_url: str | None, api_key: Any
+) -> None:
+    """The old cookie opened /dashboard and its exports until its 8-hour expiry after sign-out."""
+    settings = make_settings(session_secret=SECRET, redis_url=redis_url)
+    first = await aiohttp_client(create_app(settings))
+    key = await api_key("admin")
+    cookie = await sign_in(first, key)
+    replicas = [first]
+    if redis_url is not None:  # a second replica shares the database and Redis
+        replicas.append(await aiohttp_client(create_app(settings)))
+    for replica in replicas:
+        for path in PAGES:
+            assert (await get(replica, path, cookie)).status == 200, path
+    token = await _csrf(first, cookie)
+    first.session.cookie_jar.clear()
+    resp = await first.post(
+        "/dashboard/logout", data={"csrf": token}, headers={"Cookie": f"{COOKIE}={cookie}"}, allow_redirects=False
+    )
+    assert resp.status == 303
+    for replica in replicas:
+        await assert_refused(replica, cookie)
+    # Signing in again gives a new session that works.
+    fresh = await sign_in(replicas[-1], key)
+    assert (await get(first, "/dashboard", fresh)).status == 200
