@@ -75,12 +75,15 @@ class Pipeline:
         for reply in replies:
             channel, recipient = reply.to if reply.to is not None else (msg.channel, msg.chat_id)
             for part in split_reply(reply, TEXT_LIMITS.get(channel)):
+                payload = part.to_payload()
+                if reply.to is None and msg.message_id:
+                    payload["reply_to"] = msg.message_id  # an answer to this message (Zalo: inside its window)
                 rows.append(
                     OutgoingMessage(
                         idempotency_key=f"{key_prefix}:{n}",
                         channel=channel,
                         recipient=recipient,
-                        payload=part.to_payload(),
+                        payload=payload,
                         kind=reply.kind[:24],
                         contact_id=contact_id if reply.to is None else None,
                     )

@@ -30,11 +30,14 @@ from bot.inbox import (
 )
 from bot.outbox import OutboxWorker, list_outbox, senders_of
 from bot.pipeline import Pipeline
+from handlers.delivery import Delivery
 from storage.db import SessionMaker, create_engine, create_sessionmaker
 
 log = logging.getLogger(__name__)
 
 OUTBOX_WORKER = web.AppKey("outbox_worker", OutboxWorker)
+# How notices reach citizens; the outbox worker asks it for a refused notice's next path.
+DELIVERY = web.AppKey("delivery", Delivery)
 # The sessions of the inbox writer and the workers (on SQLite, over their own persistent connections).
 WORK_SESSIONMAKER: web.AppKey[SessionMaker] = web.AppKey("work_sessionmaker")
 
@@ -55,6 +58,7 @@ async def core_ctx(app: web.Application) -> AsyncIterator[None]:
     writer = InboxWriter(sessionmaker, gate)
     app[INBOX_WRITER] = writer
     app[PIPELINE] = Pipeline(app[keys.CONTEXT], HANDLERS)
+    app[DELIVERY] = Delivery(app[keys.SETTINGS], app[keys.CALENDAR], app[keys.CONTEXT].clock)
     app.setdefault(INBOX_ADAPTERS, {})
     register_sender(app, ConsoleChannel())
     try:
@@ -81,6 +85,7 @@ async def start_workers(app: web.Application) -> None:
         backoff_max_seconds=settings.outbox_backoff_max_seconds,
         poll_interval=settings.outbox_poll_interval_seconds,
         write_gate=app[WRITE_GATE],
+        rerouter=app[DELIVERY].reroute,
     )
     inbox = InboxWorkers(
         sessionmaker=app[WORK_SESSIONMAKER],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -20,12 +21,15 @@ async def fake_telegram(aiohttp_server: Any) -> FakeTelegram:
 
 
 @pytest.fixture
-async def fake_zalo(aiohttp_server: Any) -> FakeZalo:
+async def fake_zalo(aiohttp_server: Any) -> AsyncIterator[FakeZalo]:
     """A running fake Zalo OA API and OAuth server; `fake_zalo.settings()` points the bot at it."""
     fake = FakeZalo()
     server = await aiohttp_server(fake.app)
     fake.base_url = f"http://127.0.0.1:{server.port}"
-    return fake
+    try:
+        yield fake
+    finally:
+        fake.close()
 
 
 __all__ = ["fake_telegram", "fake_zalo"]
