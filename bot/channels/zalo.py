@@ -185,6 +185,8 @@ class ZaloTokens:
         self._cached: TokenPair | None = None
         self._local = asyncio.Lock()
         self.refreshes = 0  # refresh calls this process made (logged, and seen by tests)
+        # Why Zalo refused the last refresh (the refresh token is dead: an OA admin must grant access again).
+        self.dead: str | None = None
 
     def _fresh(self, pair: TokenPair | None) -> bool:
         return pair is not None and bool(pair.access_token) and pair.expires_at - self.clock() > REFRESH_MARGIN
@@ -265,7 +267,9 @@ class ZaloTokens:
         if not isinstance(body, dict) or not body.get("access_token") or not body.get("refresh_token"):
             reason = body.get("error_name") or body.get("error") if isinstance(body, dict) else "not JSON"
             log.error("zalo: token refresh refused (%s); an OA admin may have to grant access again", reason)
+            self.dead = str(reason)[:200]
             raise ZaloAuthError(f"token refresh refused: {reason}")
+        self.dead = None
         try:
             lifetime = timedelta(seconds=int(body.get("expires_in", 90000)))
         except (TypeError, ValueError):
@@ -597,9 +601,10 @@ async def zalo_webhook(request: web.Request) -> web.Response:
     # The signature covers the raw bytes and the timestamp: checked before anything parses the body.
     matched: str | None = None
     timestamp, source = None, "nowhere"
-    for timestamp, source in event_timestamps(request.headers.get(TIMESTAMP_HEADER), raw):
-        matched = verify_signature(settings, raw, timestamp, request.headers.get(SIGNATURE_HEADER, ""))
+    for candidate, where in event_timestamps(request.headers.get(TIMESTAMP_HEADER), raw):
+        matched = verify_signature(settings, raw, candidate, request.headers.get(SIGNATURE_HEADER, ""))
         if matched is not None:
+            timestamp, source = candidate, where
             break
     if matched is None:
         metrics.webhook_updates.labels(channel="zalo", outcome="rejected").inc()
@@ -687,11 +692,12 @@ async def zalo_ctx(app: web.Application) -> AsyncIterator[None]:
                 phone_path=settings.zalo_template_phone_path,
                 uid_path=settings.zalo_template_uid_path,
                 tz=ZoneInfo(settings.timezone),
-                clock=utcnow,
+                clock=app[keys.CONTEXT].clock,
                 rate_per_second=settings.zalo_rate_per_second or None,
             ),
         )
         app[ZALO_TOKENS] = client.tokens
+        app.setdefault(keys.HEALTH_CHECKS, []).append(token_health(client.tokens))
         if settings.workers_enabled:
             refresher = asyncio.create_task(keep_token_fresh(client.tokens, stop), name="zalo-token-refresher")
     try:
@@ -706,6 +712,20 @@ async def zalo_ctx(app: web.Application) -> AsyncIterator[None]:
                 with contextlib.suppress(asyncio.CancelledError):
                     await refresher
         await http.close()
+
+
+def token_health(tokens: ZaloTokens) -> Callable[[], tuple[str, str | None]]:
+    """`/healthz` says when Zalo refused the refresh token (no Zalo message can go until an admin acts)."""
+
+    def check() -> tuple[str, str | None]:
+        if tokens.dead is None:
+            return "zalo", None
+        return "zalo", (
+            f"the Zalo refresh token was refused ({tokens.dead}): an OA admin must use "
+            "“Kết nối lại Zalo OA” on the dashboard"
+        )
+
+    return check
 
 
 async def keep_token_fresh(tokens: ZaloTokens, stop: asyncio.Event, interval: float = 1800.0) -> None:

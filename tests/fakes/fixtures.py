@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from tests.fakes.sms import FakeSmsGateway
 from tests.fakes.telegram import FakeTelegram
 from tests.fakes.zalo import FakeZalo
 
@@ -32,4 +33,13 @@ async def fake_zalo(aiohttp_server: Any) -> AsyncIterator[FakeZalo]:
         fake.close()
 
 
-__all__ = ["fake_telegram", "fake_zalo"]
+@pytest.fixture
+async def fake_sms(aiohttp_server: Any) -> FakeSmsGateway:
+    """A running fake SMS gateway; `fake_sms.settings()` points the bot at it."""
+    fake = FakeSmsGateway()
+    server = await aiohttp_server(fake.app, host="127.0.0.1")
+    fake.url = str(server.make_url("/sms/send"))
+    return fake
+
+
+__all__ = ["fake_sms", "fake_telegram", "fake_zalo"]

@@ -200,6 +200,6 @@ def texts(replies: list[Reply] | None) -> str:
 
 
 # The loopback fakes of the platforms, for the end-to-end journeys.
-from tests.fakes.fixtures import fake_telegram, fake_zalo  # noqa: E402
+from tests.fakes.fixtures import fake_sms, fake_telegram, fake_zalo  # noqa: E402
 
-__all__ = ["fake_telegram", "fake_zalo"]
+__all__ = ["fake_sms", "fake_telegram", "fake_zalo"]
