@@ -15,8 +15,9 @@ Status messages, receipts, apologies, reminders and rating prompts are all *noti
 A path refused at send time (Zalo window closed -230/-232, unfollowed, no Zalo account) is not the end: the
 outbox worker hands the row back to `reroute`, in the transaction that records the refusal, and the notice
 takes its next path at once. A refused window is not a blocked user. Every row's idempotency key names the
-notice and the path (`<notice>:<contact>`, `<notice>:uid:<contact>`, `<notice>:zns`, `<notice>:sms`), so a
-notice goes at most once down each path however many replicas handle it; quiet hours hold every path.
+notice and the path (`<notice>:<contact>` for a chat's first path, `<notice>:uid:<contact>` for a re-routed
+one, `<notice>:zns`, `<notice>:sms`, `<notice>:none`), so a notice goes at most once down each path however
+many replicas handle it, and a notice decided once is not decided again; quiet hours hold every path.
 
 Channels stay unaware of all this: a row carries its notice (`payload["notice"]`), which only this module reads.
 """
@@ -24,17 +25,18 @@ Channels stay unaware of all this: a row carries its notice (`payload["notice"]`
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.base import Reply
 from handlers.messages import Lang, language_of
 from storage.calendar import QuietHours, WorkingCalendar
 from storage.deliveries import record_undeliverable
-from storage.models import ChatContact
+from storage.models import ChatContact, OutboxMessage
 from storage.outbox import OutgoingMessage, enqueue
 from storage.phones import normalise_phone, to_international
 
@@ -112,9 +114,16 @@ class Delivery:
         """Queue the notice for each reachable chat, else down the phone paths, else record why not."""
         info = self._info(notice)
         route = Route()
-        reachable = [c for c in contacts if not c.blocked]
+        # A notice decided before (a job that runs again, another replica) is not decided again: a chat that
+        # got it by one path must not get it by another because its window has closed since.
+        served = await self._served(session, notice.key, contacts)
+        reachable = [c for c in contacts if not c.blocked and c.id not in served]
+        if served and not reachable:
+            return route
         for contact in reachable:
             message, reason = self._chat_message(notice, info, contact, not_before)
+            if message is None and notice.chat_only:
+                continue  # outside the chat's free window, and not worth a paid message
             if message is None:
                 # A Zalo chat outside every window without a template for this kind: try the phone.
                 await self._follow(session, info, AFTER[UID], [reason], not_before, route)
@@ -127,6 +136,18 @@ class Delivery:
             await self._follow(session, info, (PHONE, SMS), reasons, not_before, route)
         route.new = await enqueue(session, route.queued)
         return route
+
+    @staticmethod
+    async def _served(session: AsyncSession, key: str, contacts: Sequence[ChatContact]) -> set[int | None]:
+        """The contacts (None: the phone paths) this notice already has a row for."""
+        candidates: dict[str, int | None] = {f"{key}:{suffix}": None for suffix in ("zns", "sms", "none")}
+        for contact in contacts:
+            candidates[f"{key}:{contact.id}"] = contact.id
+            candidates[f"{key}:uid:{contact.id}"] = contact.id
+        found = await session.execute(
+            select(OutboxMessage.idempotency_key).where(OutboxMessage.idempotency_key.in_(list(candidates)))
+        )
+        return {candidates[k] for k in found.scalars()}
 
     def _chat_message(
         self, notice: Notice, info: dict[str, Any], contact: ChatContact, not_before: datetime | None
@@ -160,7 +181,13 @@ class Delivery:
             ), ""
         since = "never wrote" if age is None else f"last wrote {int(age.total_seconds() // 3600)} h ago"
         reason = f"Zalo chat {since}: outside the consultation window"
+        if notice.chat_only:
+            return None, reason
         message, why = self._template(info | {"contact_id": contact.id, "uid": contact.chat_id}, UID, not_before)
+        if message is not None:
+            # The contact's first decision keeps the contact's key, whatever the path (see `_served`).
+            message = replace(message, idempotency_key=f"{notice.key}:{contact.id}")
+            message.payload["zns"]["tracking_id"] = message.idempotency_key
         return message, f"{reason}; {why}" if why else reason
 
     # --- the next paths --------------------------------------------------------------------------
@@ -229,10 +256,6 @@ class Delivery:
         """A ZBS template message by UID (`step == UID`) or to the applicant's phone."""
         setting = TEMPLATE_SETTINGS.get(str(info["kind"]), "")
         template_id: str | None = getattr(self.settings, setting, None) if setting else None
-        if not self.settings.zalo_enabled:
-            return None, "Zalo template messages are not configured (ZALO_ACCESS_TOKEN/ZALO_REFRESH_TOKEN)"
-        if template_id is None:
-            return None, f"no Zalo template for {info['kind']} messages ({setting.upper()} is not set)"
         if step == UID:
             uid = str(info.get("uid") or "")
             if not uid:
@@ -243,6 +266,10 @@ class Delivery:
             if phone is None:
                 return None, "no phone number on the dossier"
             key, recipient, contact_id = f"{info['key']}:zns", to_international(phone), None
+        if template_id is None:
+            return None, f"no Zalo template (ZNS/ZBS) for {info['kind']} messages ({setting.upper()} is not set)"
+        if not self.settings.zalo_enabled:
+            return None, "Zalo template messages (ZNS/ZBS) are not configured (ZALO_ACCESS_TOKEN/ZALO_REFRESH_TOKEN)"
         payload = {
             "text": info.get("text", ""),
             "zns": {

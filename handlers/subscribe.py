@@ -5,6 +5,7 @@ and gets the electronic receipt (and the current status when it has moved on).""
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from handlers.base import Context, IncomingMessage, Reply
 from handlers.cards import load_facts, menu_buttons, receipt_text, status_card
@@ -49,10 +50,12 @@ async def handle_subscribe(msg: IncomingMessage, ctx: Context) -> list[Reply] | 
         dossier = found.dossier
         new = await link_contact(session, contact, dossier, "token")
         facts = await load_facts(session, dossier)
-        replies = [
-            Reply(say(lang, "subscribe_linked" if new else "subscribe_already", code=dossier.code), kind="subscribe"),
-            Reply.with_buttons(receipt_text(facts, lang, ctx.settings, ctx.calendar), menu_buttons(lang)[:2]),
+        # One message: the confirmation, the receipt and (once work has started) where the dossier stands.
+        parts = [
+            say(lang, "subscribe_linked" if new else "subscribe_already", code=dossier.code),
+            receipt_text(facts, lang, ctx.settings, ctx.calendar),
         ]
         if dossier.status != DossierStatus.RECEIVED:
-            replies.append(Reply(status_card(facts, lang, ctx.settings, ctx.calendar, owner=True), kind="lookup"))
-        return replies
+            parts.append(status_card(facts, lang, ctx.settings, ctx.calendar, owner=True))
+        reply = Reply.with_buttons("\n\n".join(parts), menu_buttons(lang)[:2])
+        return [replace(reply, kind="subscribe")]

@@ -48,6 +48,19 @@ class Sender(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class Limits:
+    """What one message on a channel may hold: characters of text and buttons (None: no limit)."""
+
+    text: int | None = None
+    buttons: int | None = None
+
+
+def limits_of(sender: Sender | None) -> Limits:
+    """A channel's limits, as the channel object declares them (`text_limit`, `button_limit`)."""
+    return Limits(getattr(sender, "text_limit", None), getattr(sender, "button_limit", None))
+
+
 SENDERS: web.AppKey[dict[str, Sender]] = web.AppKey("senders")
 
 

@@ -9,12 +9,12 @@ in `on_shutdown`, before those resources close. Workers run only when `WORKERS_E
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
 
 from bot import keys
-from bot.channels.base import register_sender
+from bot.channels.base import SENDERS, Limits, limits_of, register_sender
 from bot.channels.console import ConsoleChannel
 from bot.channels.telegram import telegram_ctx, telegram_webhook
 from bot.channels.zalo import zalo_ctx, zalo_webhook
@@ -57,7 +57,7 @@ async def core_ctx(app: web.Application) -> AsyncIterator[None]:
     app[WORK_SESSIONMAKER] = sessionmaker
     writer = InboxWriter(sessionmaker, gate)
     app[INBOX_WRITER] = writer
-    app[PIPELINE] = Pipeline(app[keys.CONTEXT], HANDLERS)
+    app[PIPELINE] = Pipeline(app[keys.CONTEXT], HANDLERS, channel_limits(app))
     app[DELIVERY] = Delivery(app[keys.SETTINGS], app[keys.CALENDAR], app[keys.CONTEXT].clock)
     app.setdefault(INBOX_ADAPTERS, {})
     register_sender(app, ConsoleChannel())
@@ -67,6 +67,16 @@ async def core_ctx(app: web.Application) -> AsyncIterator[None]:
         await writer.close()
         if own_engine is not None:
             await own_engine.dispose()
+
+
+def channel_limits(app: web.Application) -> Callable[[str], Limits]:
+    """The limits each channel object declares, looked up when a reply is shaped (channels register while
+    the app starts, after the pipeline exists)."""
+
+    def of(channel: str) -> Limits:
+        return limits_of(app.get(SENDERS, {}).get(channel))
+
+    return of
 
 
 async def start_workers(app: web.Application) -> None:

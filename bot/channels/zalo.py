@@ -394,6 +394,8 @@ class ZaloChannel:
     """Parses stored Zalo events into messages and sends outbox payloads as OA consultation messages."""
 
     channel = "zalo"
+    text_limit = TEXT_LIMIT
+    button_limit = MAX_BUTTONS
 
     def __init__(self, settings: Settings, state: StateStore, client: ZaloClient | None) -> None:
         self.state = state
@@ -440,6 +442,8 @@ class ZaloChannel:
             return IncomingMessage(kind="contact", phone=phone, display_name=name, **base)
         if event == "user_send_location":
             return IncomingMessage(kind="location", **base)
+        if event in ("user_send_sticker", "user_send_gif"):
+            return IncomingMessage(kind="sticker", **base)
         return IncomingMessage(kind="media", text=str(message.get("text", "") or ""), **base)
 
     async def after_handled(self, payload: dict[str, Any]) -> None:

@@ -70,6 +70,8 @@ class ZaloTemplateChannel:
 
     channel = "zns"
     per_recipient_per_second: float | None = None
+    text_limit: int | None = None  # the template's fields carry the text, cut to their own limits
+    button_limit = 0
 
     def __init__(
         self,

@@ -96,15 +96,18 @@ class FakeZalo(Recorder):
         name = str(event.get("event_name", ""))
         if name.startswith("oa_send_") or name == "unfollow":
             return
-        user = (event.get("sender") or event.get("follower") or {}).get("id")
-        if not user:
+        who = event.get("sender") or event.get("follower")
+        user = who.get("id") if isinstance(who, dict) else None
+        if not user or not isinstance(user, str | int):
             return
         try:
             at = datetime.fromtimestamp(int(str(event.get("timestamp"))) / 1000, tz=UTC)
-        except (TypeError, ValueError, OverflowError):
+        except (TypeError, ValueError, OverflowError, OSError):
             at = self.clock()
         message = event.get("message") if isinstance(event.get("message"), dict) else {}
         self.interacted(str(user), at, str(message["msg_id"]) if message and message.get("msg_id") else None)
+        if at.year < 2000:  # an event whose timestamp means nothing still shows the user is there
+            self.interacted(str(user))
 
     def settings(self, *, oa_secret: bool = True, app_secret: bool = True) -> dict[str, Any]:
         """Settings overrides that point the bot at this fake (webhook secrets included)."""

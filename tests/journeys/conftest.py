@@ -23,6 +23,7 @@ from handlers.rating import handle_rating
 from handlers.subscribe import handle_subscribe
 from knowledge import KnowledgeBase, Matcher
 from storage.catalogue import sync_catalogue
+from storage.contacts import note_inbound, touch_contacts
 from storage.db import create_engine, create_sessionmaker
 from storage.dossiers import DossierService, NewDossier
 from storage.migrate import upgrade
@@ -69,12 +70,19 @@ class Journey:
     handlers: list[Handler] = field(default_factory=lambda: list(JOURNEY_HANDLERS))
 
     async def send(self, msg: IncomingMessage) -> list[Reply] | None:
-        """The replies of the first handler that answers, None when no journey handler does."""
+        """The replies of the first handler that answers, None when no journey handler does.
+
+        Like the inbox, a private chat's message refreshes its contact and opens the reply window."""
+        replies: list[Reply] | None = None
         for handler in self.handlers:
             replies = await handler(msg, self.ctx)
             if replies is not None:
-                return replies
-        return None
+                break
+        if msg.chat_type == "private" and msg.kind != "unfollow":
+            async with self.ctx.sessionmaker.begin() as session:
+                ids = await touch_contacts(session, [(msg.channel, msg.chat_id, msg.user_id, msg.language)])
+                await note_inbound(session, ids[(msg.channel, msg.chat_id)], self.clock(), msg.message_id)
+        return replies
 
     async def say(self, text: str = "", *, chat: str = "100", channel: str = "telegram", **fields: Any) -> list[Reply]:
         """Send a message and require that a journey handler answers it."""

@@ -298,11 +298,12 @@ async def test_quota_used_up_waits_for_the_next_day_and_is_counted(make_centre: 
 
 async def test_nothing_reachable_is_recorded_undeliverable_with_the_reason(make_centre: MakeCentre) -> None:
     centre = await make_centre(zns_template_status=None)
-    dossier = await centre.new_dossier(applicant_phone=None)
-    await centre.set_status(dossier, "result_ready")
-    [row] = await centre.rows("status")
-    assert (row.channel, row.status) == ("none", "undeliverable")
-    assert "no linked chat" in (row.last_error or "") and "ZNS_TEMPLATE_STATUS" in (row.last_error or "")
+    for phone, reason in ((None, "no phone number on the dossier"), (PHONE, "ZNS_TEMPLATE_STATUS is not set")):
+        dossier = await centre.new_dossier(applicant_phone=phone)
+        await centre.set_status(dossier, "result_ready")
+        [row] = [r for r in await centre.rows("status") if r.dossier_id == dossier.id]
+        assert (row.channel, row.status) == ("none", "undeliverable")
+        assert "no linked chat" in (row.last_error or "") and reason in (row.last_error or "")
 
 
 # --- tokens -------------------------------------------------------------------------------------------
