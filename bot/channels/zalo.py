@@ -480,7 +480,10 @@ class ZaloChannel:
         """The messages for one reply: texts (≤ 2,000 chars, buttons on the last), then image and file."""
         assert self.client is not None
         texts = split_text(reply.text, TEXT_LIMIT) if reply.text else []
-        buttons = [b for row in reply.buttons for b in row][:MAX_BUTTONS]
+        buttons = [b for row in reply.buttons for b in row]
+        if len(buttons) > MAX_BUTTONS:  # the pipeline fits replies to this limit; anything else is a bug
+            log.warning("zalo: a message with %d buttons (Zalo shows %d): the rest dropped", len(buttons), MAX_BUTTONS)
+            buttons = buttons[:MAX_BUTTONS]
         caption = texts.pop() if reply.image is not None and len(texts) == 1 and not buttons else None
         bodies: list[dict[str, Any]] = [{"text": text} for text in texts]
         if buttons and bodies:

@@ -10,9 +10,12 @@ from typing import Any
 
 import pytest
 
+from bot import keys
 from bot.app import create_app
 from bot.channels.zalo import ZALO, verify_signature, zalo_signature
 from bot.settings import Settings
+from handlers.base import IncomingMessage
+from handlers.faq import handle_faq
 from storage.models import InboxUpdate
 from tests.channels.support import FAST, contact, count, inbox_rows
 from tests.fakes import FakeZalo, sign_zalo_event, zalo_event
@@ -231,6 +234,29 @@ async def test_a_question_is_answered_with_quick_reply_buttons(zl: Any, fake_zal
     await post(zl, zalo_event("user_send_text", "u1", text=label, msg_id="q2"))
     await fake_zalo.wait_for(lambda: len(fake_zalo.messages("u1")) == 2)
     assert "Thời hạn giải quyết" in fake_zalo.texts("u1")[1]
+
+
+async def test_buttons_beyond_five_are_behind_xem_them_never_dropped(zl: Any, fake_zalo: FakeZalo) -> None:
+    """An FAQ answer carries 8 aspect buttons; Zalo shows 5 (the fake refuses more): 4 + "Xem thêm"."""
+    question = IncomingMessage(channel="zalo", chat_id="u9", user_id="u9", text="le phi ly lich tu phap")
+    [answer] = await handle_faq(question, zl.app[keys.CONTEXT]) or []
+    given = [b.label for row in answer.buttons for b in row]
+    assert len(given) > 5
+    await post(zl, zalo_event("user_send_text", "u9", text="le phi ly lich tu phap", msg_id="x1"))
+    await fake_zalo.wait_for(lambda: len(fake_zalo.messages("u9")) == 1)
+    first = [b["title"] for b in fake_zalo.messages("u9")[0].params["message"]["attachment"]["payload"]["buttons"]]
+    assert len(first) == 5 and first[-1] == "Xem thêm"
+    await post(zl, zalo_event("user_send_text", "u9", text="Xem thêm", msg_id="x2"))
+    await fake_zalo.wait_for(lambda: len(fake_zalo.messages("u9")) == 2)
+    second = fake_zalo.messages("u9")[1].params["message"]
+    assert second["text"] == "Các lựa chọn khác:"
+    rest = [b["title"] for b in second["attachment"]["payload"]["buttons"]]
+    assert rest and not set(rest) & set(first[:-1])
+    assert first[:-1] + rest == given  # every button the handler gave, in its order
+    # A shown button still works.
+    await post(zl, zalo_event("user_send_text", "u9", text=rest[0], msg_id="x3"))
+    await fake_zalo.wait_for(lambda: len(fake_zalo.messages("u9")) == 3)
+    assert not [c for c in fake_zalo.calls if c.error is not None]
 
 
 async def test_follow_gets_the_welcome_and_keeps_the_ref_parameter(zl: Any, fake_zalo: FakeZalo) -> None:
