@@ -179,6 +179,9 @@ def setup_channels(app: web.Application) -> None:
     app.router.add_post("/webhooks/telegram", telegram_webhook)
     app.router.add_post("/webhooks/zalo", zalo_webhook)
     app.router.add_get("/api/v1/outbox", list_outbox)
+    from bot.zalo_connect import setup_zalo_connect
+
+    setup_zalo_connect(app)  # "Kết nối lại Zalo OA" (dashboard session, admin)
     _openapi(app)
     app.cleanup_ctx.append(core_ctx)
     app.cleanup_ctx.append(telegram_ctx)

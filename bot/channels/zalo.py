@@ -216,6 +216,17 @@ class ZaloTokens:
             self._cached = pair
             return pair.access_token
 
+    async def grant(self, pair: TokenPair) -> None:
+        """Tokens from a new grant by the OA admin ("Kết nối lại Zalo OA"): stored, used from now on."""
+        async with self._local:
+            lock = await self._acquire_lock()
+            try:
+                await self._save(pair)
+            finally:
+                await self.state.release_lock("zalo-token-refresh", lock)
+            self._cached = pair
+            self.dead = None
+
     async def _acquire_lock(self) -> str:
         deadline = time.monotonic() + LOCK_WAIT_SECONDS
         while True:
@@ -729,7 +740,7 @@ def token_health(tokens: ZaloTokens) -> Callable[[], tuple[str, str | None]]:
             return "zalo", None
         return "zalo", (
             f"the Zalo refresh token was refused ({tokens.dead}): an OA admin must use "
-            "“Kết nối lại Zalo OA” on the dashboard"
+            "“Kết nối lại Zalo OA” on the dashboard (/dashboard/zalo/connect)"
         )
 
     return check
