@@ -49,9 +49,11 @@ async def test_an_admin_reconnects_the_oa_and_every_sender_uses_the_new_tokens(
     assert target.path == "/v4/oa/permission" and query["redirect_uri"].endswith("/dashboard/zalo/callback")
     assert len(query["code_challenge"]) == 43 and query["state"]
     # The OA admin consents on Zalo's page, which sends them back with a code.
-    async with aiohttp.ClientSession() as browser:
-        async with browser.get(response.headers["Location"], allow_redirects=False) as consent:
-            back = urlsplit(consent.headers["Location"])
+    async with (
+        aiohttp.ClientSession() as browser,
+        browser.get(response.headers["Location"], allow_redirects=False) as consent,
+    ):
+        back = urlsplit(consent.headers["Location"])
     forged = await client.get("/dashboard/zalo/callback?code=CODE-1&state=forged", allow_redirects=False)
     assert forged.status == 400
     response = await client.get(f"/dashboard/zalo/callback?{back.query}", allow_redirects=False)
