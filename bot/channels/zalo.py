@@ -490,6 +490,19 @@ class ZaloChannel:
     async def _bodies(self, recipient: str, reply: Reply) -> list[dict[str, Any]]:
         """The messages for one reply: texts (≤ 2,000 chars, buttons on the last), then image and file."""
         assert self.client is not None
+        if reply.meta.get("request_user_info"):
+            # Zalo's request-user-info template: the citizen taps to share name and phone (user_submit_info).
+            element = {"title": reply.meta.get("title") or "Chia sẻ số điện thoại", "subtitle": reply.text[:500]}
+            if reply.meta.get("image_url"):
+                element["image_url"] = str(reply.meta["image_url"])
+            return [
+                {
+                    "attachment": {
+                        "type": "template",
+                        "payload": {"template_type": "request_user_info", "elements": [element]},
+                    }
+                }
+            ]
         texts = split_text(reply.text, TEXT_LIMIT) if reply.text else []
         buttons = [b for row in reply.buttons for b in row]
         if len(buttons) > MAX_BUTTONS:  # the pipeline fits replies to this limit; anything else is a bug

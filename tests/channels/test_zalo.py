@@ -306,3 +306,31 @@ async def test_unfollow_marks_the_contact_and_says_nothing(zl: Any, fake_zalo: F
 
     await wait_until(blocked)
     assert len(fake_zalo.messages("u6")) == 1
+
+
+async def test_request_user_info_then_a_shared_phone_asks_before_linking(zl: Any, fake_zalo: FakeZalo) -> None:
+    from storage.dossiers import NewDossier
+
+    async with zl.app[keys.SESSIONMAKER].begin() as session:
+        dossier = await zl.app[keys.DOSSIERS].create(
+            session,
+            NewDossier(
+                procedure_id="cap-phieu-ly-lich-tu-phap",
+                applicant_name="Trần Văn Bình",
+                applicant_phone="0912345678",
+                channel="direct",
+            ),
+            actor="test",
+        )
+    await post(zl, zalo_event("user_send_text", "u-info", text="nhận thông báo", msg_id="ri1"))
+    await fake_zalo.wait_for(lambda: len(fake_zalo.messages("u-info")) == 1)
+    payload = fake_zalo.messages("u-info")[0].params["message"]["attachment"]["payload"]
+    assert payload["template_type"] == "request_user_info" and "Chia sẻ" in payload["elements"][0]["subtitle"]
+    shared = zalo_event("user_submit_info", "u-info", extra={"info": {"name": "Trần Văn Bình", "phone": "84912345678"}})
+    await post(zl, shared)
+    await fake_zalo.wait_for(lambda: len(fake_zalo.messages("u-info")) == 2)
+    ask = fake_zalo.messages("u-info")[1].params["message"]
+    assert dossier.code in ask["text"] and "091****678" in ask["text"]
+    await post(zl, zalo_event("user_send_text", "u-info", text="Đồng ý", msg_id="ri2"))
+    await fake_zalo.wait_for(lambda: len(fake_zalo.messages("u-info")) == 3)
+    assert f"liên kết cuộc trò chuyện này với hồ sơ {dossier.code}" in fake_zalo.texts("u-info")[2]

@@ -20,7 +20,7 @@ from handlers.handoff import handle_handoff
 from handlers.language import handle_language
 from handlers.notifications import create_notification_hook
 from handlers.rating import handle_rating
-from handlers.subscribe import handle_subscribe
+from handlers.subscribe import handle_phone_link, handle_subscribe
 from knowledge import KnowledgeBase, Matcher
 from storage.catalogue import sync_catalogue
 from storage.contacts import note_inbound, touch_contacts
@@ -40,6 +40,7 @@ JOURNEY_HANDLERS: list[Handler] = [
     handle_language,
     handle_handoff,
     handle_subscribe,
+    handle_phone_link,
     handle_rating,
     handle_dossier_lookup,
 ]
