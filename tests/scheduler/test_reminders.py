@@ -311,3 +311,30 @@ async def test_a_refused_zalo_refresh_fails_the_run_for_a_person_to_see(
     assert result.status == "failed"
     assert "refresh_zalo_token: ZaloAuthError" in result.detail
     assert "deleted 0 expired subscription token(s)" in result.detail
+
+
+async def test_webhook_dedup_rows_outlive_the_oldest_event_a_webhook_accepts(
+    start_app: StartApp, clock: FakeClock
+) -> None:
+    """With events accepted up to 10 days old, an inbox row (the replay guard) of 5 days must not be pruned."""
+    app = await start_app(retention_days=1, zalo_webhook_max_age_seconds=10 * 86400)
+    clock.set("2026-11-23T10:00")
+    now = clock()
+    async with app[keys.SESSIONMAKER].begin() as session:
+        for key, age in (("five-days", 5), ("twelve-days", 12)):
+            moment = now - timedelta(days=age)
+            session.add(
+                InboxUpdate(
+                    channel="zalo",
+                    update_key=key,
+                    payload={},
+                    status="done",
+                    available_at=moment,
+                    received_at=moment,
+                    processed_at=moment,
+                )
+            )
+    result = await runner_of(app).run("housekeeping", force=True)
+    assert result.status == "ok" and "older than 11 days" in result.detail
+    async with app[keys.SESSIONMAKER]() as session:
+        assert list((await session.execute(select(InboxUpdate.update_key))).scalars()) == ["five-days"]
