@@ -20,11 +20,13 @@ from urllib.parse import urlencode
 
 import aiohttp
 from aiohttp import web
+from sqlalchemy import select
 
 from bot import keys
 from bot.channels.zalo import ZALO_TOKENS, TokenPair
-from bot.dashboard import require_session
-from storage.models import utcnow
+from bot.dashboard import SECRET as DASHBOARD_SECRET
+from bot.dashboard import _render, csrf_token, require_session
+from storage.models import Dossier, OutboxMessage, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -111,9 +113,58 @@ async def callback(request: web.Request) -> web.StreamResponse:
     raise web.HTTPSeeOther("/dashboard")
 
 
+NOTICE_KINDS = {
+    "receipt": "Biên nhận",
+    "status": "Tình trạng hồ sơ",
+    "postponed": "Hẹn lại",
+    "reminder": "Nhắc lịch",
+    "rating_request": "Mời đánh giá",
+    "officer_alert": "Cảnh báo cán bộ",
+}
+
+
+async def delivery_page(request: web.Request) -> web.StreamResponse:
+    """`GET /dashboard/delivery` (admin): the Zalo connection and the notices nobody could receive."""
+
+    principal, session = await require_session(request)
+    if principal.role != "admin":
+        raise web.HTTPForbidden(text="Chỉ quản trị viên xem được trang này.")
+    app = request.app
+    async with app[keys.SESSIONMAKER]() as db:
+        result = await db.execute(
+            select(OutboxMessage, Dossier.code)
+            .outerjoin(Dossier, Dossier.id == OutboxMessage.dossier_id)
+            .where(OutboxMessage.status.in_(("undeliverable", "failed")))
+            .order_by(OutboxMessage.id.desc())
+            .limit(100)
+        )
+        rows = [
+            {
+                "created_at": row.created_at,
+                "kind": row.kind,
+                "channel": row.channel,
+                "status": row.status,
+                "code": code,
+                "last_error": row.last_error,
+            }
+            for row, code in result.all()
+        ]
+    tokens = app.get(ZALO_TOKENS)
+    context = {
+        "principal": principal,
+        "csrf": csrf_token(app[DASHBOARD_SECRET], session),
+        "rows": rows,
+        "kinds": NOTICE_KINDS,
+        "zalo_configured": tokens is not None,
+        "zalo_problem": tokens.dead if tokens is not None else None,
+    }
+    return _render(request, "dashboard/delivery.html", context)
+
+
 def setup_zalo_connect(app: web.Application) -> None:
     app.router.add_get("/dashboard/zalo/connect", connect)
     app.router.add_get(CALLBACK_PATH, callback)
+    app.router.add_get("/dashboard/delivery", delivery_page)
 
 
 __all__ = ["pkce_pair", "setup_zalo_connect"]

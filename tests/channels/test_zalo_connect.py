@@ -15,6 +15,7 @@ from bot.channels.base import SENDERS
 from bot.settings import Settings
 from handlers.base import Reply
 from storage.apikeys import create_api_key
+from storage.dossiers import NewDossier
 from tests.channels.support import FAST
 from tests.fakes import FakeZalo
 
@@ -42,6 +43,16 @@ async def test_an_admin_reconnects_the_oa_and_every_sender_uses_the_new_tokens(
     response = await client.get("/dashboard/zalo/connect", allow_redirects=False)
     assert response.headers["Location"] == "/dashboard/login"
     await sign_in(client)
+    # The delivery page says what is wrong, offers the button and lists what nobody could receive.
+    async with client.app[keys.SESSIONMAKER].begin() as session:
+        await client.app[keys.DOSSIERS].create(
+            session,
+            NewDossier(procedure_id="cap-phieu-ly-lich-tu-phap", applicant_name="Lê Văn Cường", channel="direct"),
+            actor="test",
+        )
+    page = await (await client.get("/dashboard/delivery")).text()
+    assert 'href="/dashboard/zalo/connect">Kết nối lại Zalo OA</a>' in page
+    assert "Biên nhận" in page and "no phone number on the dossier" in page
     response = await client.get("/dashboard/zalo/connect", allow_redirects=False)
     assert response.status == 302
     target = urlsplit(response.headers["Location"])
