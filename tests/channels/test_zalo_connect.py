@@ -89,4 +89,5 @@ async def test_an_officer_cannot_reconnect_the_oa(
         _row, secret = await create_api_key(session, name="dash-officer", role="officer", department_id="cong-an")
     await client.post("/dashboard/login", data={"api_key": secret}, allow_redirects=False)
     response = await client.get("/dashboard/zalo/connect", allow_redirects=False)
-    assert response.status in (403, 303)
+    assert response.status == 403
+    assert (await client.get("/dashboard/delivery", allow_redirects=False)).status == 403
