@@ -183,7 +183,14 @@ async def healthz(request: web.Request) -> web.Response:
         except Exception as exc:
             healthy = False
             checks["redis"] = f"unavailable: {type(exc).__name__}"
-    return json_response({"status": "ok" if healthy else "unavailable", "checks": checks}, 200 if healthy else 503)
+    # What features report (e.g. a dead Zalo refresh token): shown, "degraded", but the replica still serves.
+    degraded = False
+    for check in app.get(keys.HEALTH_CHECKS, []):
+        name, problem = check()
+        checks[name] = problem or "ok"
+        degraded = degraded or problem is not None
+    status = "unavailable" if not healthy else "degraded" if degraded else "ok"
+    return json_response({"status": status, "checks": checks}, 200 if healthy else 503)
 
 
 async def metrics_endpoint(request: web.Request) -> web.Response:

@@ -34,7 +34,7 @@ from bot.metrics import Metrics
 from bot.outbox import backoff_delay
 from bot.pipeline import Pipeline
 from handlers.base import IncomingMessage, Reply
-from storage.contacts import touch_contacts
+from storage.contacts import note_inbound, touch_contacts
 from storage.db import SessionMaker
 from storage.errors import is_unavailable
 from storage.inbox import (
@@ -431,10 +431,13 @@ class InboxWorkers:
 
     @staticmethod
     async def _contact_news(session: Any, contact_id: int, msg: IncomingMessage) -> None:
-        """What this message says about the contact: they left, or shared their own phone number."""
+        """What this message says about the contact: they left, wrote (the reply window opens), or shared
+        their own phone number."""
         values: dict[str, Any] = {}
         if msg.kind == "unfollow":
             values.update(blocked=True, blocked_reason="unfollowed")
+        else:
+            await note_inbound(session, contact_id, msg.received_at, msg.message_id)
         phone = normalise_phone(msg.phone) if msg.phone else None
         if phone is not None:
             values["phone"] = phone

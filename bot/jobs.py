@@ -18,6 +18,8 @@ from sqlalchemy import select
 
 from bot.settings import Settings
 from handlers.base import Reply
+from handlers.delivery import Delivery, Notice
+from handlers.messages import language_of, say
 from storage.alerts import AlertWindow, DepartmentAlert, alert_window, compute_alerts
 from storage.calendar import QuietHours, WorkingCalendar
 from storage.db import SessionMaker
@@ -78,38 +80,6 @@ ALERT_TEXT = (
 ALERT_URGENT = " Cần xử lý gấp: {codes}."
 ALERT_EMPTY = "[{centre}] {department} {day}: không có hồ sơ đến hạn hoặc quá hạn."
 
-REMINDERS: dict[str, dict[str, str]] = {
-    "vi": {
-        "due_tomorrow": (
-            "Nhắc lịch hẹn: kết quả hồ sơ {code} ({procedure}) dự kiến có vào ngày mai, {date}. "
-            "Trung tâm sẽ nhắn cho bạn ngay khi có kết quả; nhắn mã hồ sơ để xem tình trạng mới nhất."
-        ),
-        "uncollected": (
-            "Kết quả hồ sơ {code} ({procedure}) đã có từ {date} nhưng bạn chưa đến nhận. "
-            "Mời bạn đến {centre}{address} trong giờ làm việc ({hours}), "
-            "mang theo giấy biên nhận và giấy tờ tùy thân để nhận kết quả."
-        ),
-        "supplement": (
-            "Hồ sơ {code} ({procedure}) đang chờ bạn bổ sung giấy tờ, hạn chót {deadline}. "
-            "Vui lòng bổ sung trước hạn để hồ sơ được tiếp tục giải quyết; nhắn mã hồ sơ để xem giấy tờ cần bổ sung."
-        ),
-    },
-    "en": {
-        "due_tomorrow": (
-            "Reminder: the result of dossier {code} ({procedure}) is expected tomorrow, {date}. "
-            "We will message you as soon as it is ready; send the dossier code to see its latest status."
-        ),
-        "uncollected": (
-            "The result of dossier {code} ({procedure}) has been ready since {date} and has not been collected. "
-            "Please come to {centre}{address} during working hours ({hours}) with your receipt and ID."
-        ),
-        "supplement": (
-            "Dossier {code} ({procedure}) is waiting for supplementary documents; the deadline is {deadline}. "
-            "Please supply them in time so processing can continue; send the dossier code to see what is needed."
-        ),
-    },
-}
-
 
 def fmt_day(moment: datetime | date, calendar: WorkingCalendar, lang: str) -> str:
     day = calendar.local(moment).date() if isinstance(moment, datetime) else moment
@@ -136,6 +106,7 @@ def alert_text(alert: DepartmentAlert, window: AlertWindow, centre: str) -> str:
 
 
 def reminder_text(target: ReminderTarget, lang: str, settings: Settings, calendar: WorkingCalendar) -> str:
+    """The reminder in the chat's language (texts in `handlers.messages`, "Ông/Bà" in Vietnamese)."""
     lang = "en" if lang == "en" else "vi"
     fields: dict[str, Any] = {"code": target.code, "procedure": target.procedure}
     if target.kind == "due_tomorrow":
@@ -149,7 +120,7 @@ def reminder_text(target: ReminderTarget, lang: str, settings: Settings, calenda
     else:
         deadline = target.supplement_deadline or target.due_at
         fields["deadline"] = f"{calendar.local(deadline):%H:%M} {fmt_day(deadline, calendar, lang)}"
-    return REMINDERS[lang][target.kind].format(**fields)
+    return say(language_of(lang), f"reminder_{target.kind}", **fields)
 
 
 # --- officer alerts ------------------------------------------------------------------------------------
@@ -217,72 +188,43 @@ async def run_citizen_reminders(ctx: JobContext, now: datetime, manual: bool = F
             targets += await uncollected(session, calendar, today, settings.reminder_uncollected_days)
         targets += await supplement_due(session, calendar, now, settings.reminder_supplement_days_before)
         contacts = await reachable_contacts(session, sorted({t.dossier_id for t in targets}))
-    zns_ready = settings.zns_template_reminder is not None and settings.zalo_enabled
-    messages: list[OutgoingMessage] = []
+    delivery = Delivery(settings, calendar, lambda: now)
+    queued = 0
     unreachable = 0
-    for target in targets:
-        key = f"reminder:{target.kind}:{target.dossier_id}"
-        chats = contacts.get(target.dossier_id, [])
-        for contact in chats:
-            messages.append(
-                OutgoingMessage(
-                    idempotency_key=f"{key}:{contact.id}",
-                    channel=contact.channel,
-                    recipient=contact.chat_id,
-                    payload=Reply(reminder_text(target, contact.language, settings, calendar)).to_payload(),
-                    kind="reminder",
-                    dossier_id=target.dossier_id,
-                    contact_id=contact.id,
-                    not_before=not_before,
-                )
-            )
-        if chats:
-            continue
-        if zns_ready and target.applicant_phone:
-            messages.append(_zns_reminder(target, f"{key}:zns", settings, calendar, not_before))
-        else:
-            unreachable += 1
     async with ctx.sessionmaker.begin() as session:
-        queued = await enqueue(session, messages)
+        for target in targets:
+            notice = reminder_notice(target, settings, calendar)
+            route = await delivery.send(session, notice, contacts.get(target.dossier_id, []), not_before)
+            queued += route.new
+            unreachable += route.undeliverable is not None
     kinds = {kind: sum(1 for t in targets if t.kind == kind) for kind in ("due_tomorrow", "uncollected", "supplement")}
     summary = (
         f"{today:%d/%m/%Y}: {kinds['due_tomorrow']} due tomorrow, {kinds['uncollected']} uncollected, "
-        f"{kinds['supplement']} supplement deadline(s); {queued} new message(s) of {len(messages)}"
+        f"{kinds['supplement']} supplement deadline(s); {queued} new message(s)"
     )
     if unreachable:
-        summary += f"; {unreachable} dossier(s) without a linked chat or ZNS"
+        summary += f"; {unreachable} reminder(s) undeliverable (no linked chat, template or SMS)"
     return JobReport(summary, queued=queued)
 
 
-def _zns_reminder(
-    target: ReminderTarget, key: str, settings: Settings, calendar: WorkingCalendar, not_before: datetime
-) -> OutgoingMessage:
-    """A reminder by Zalo ZNS to the applicant's phone (same payload shape as the other notifications)."""
-    assert target.applicant_phone is not None
-    text = reminder_text(target, "vi", settings, calendar)
+def reminder_notice(target: ReminderTarget, settings: Settings, calendar: WorkingCalendar) -> Notice:
+    """A reminder as a notice: chats in their language, else a template message or SMS to the phone."""
     deadline = target.supplement_deadline if target.kind == "supplement" else target.due_at
-    return OutgoingMessage(
-        idempotency_key=key,
-        channel="zns",
-        recipient=to_international(target.applicant_phone),
-        payload={
-            "text": text,
-            "zns": {
-                "template_id": settings.zns_template_reminder,
-                "template_data": {
-                    "customer_name": target.applicant_name[:30],
-                    "dossier_code": target.code[:30],
-                    "procedure": target.procedure[:200],
-                    "department": target.department[:200],
-                    "due_date": f"{calendar.local(deadline or target.due_at):%d/%m/%Y}",
-                    "note": text[:200],
-                },
-                "tracking_id": key,
-            },
-        },
+    text_vi = reminder_text(target, "vi", settings, calendar)
+    return Notice(
         kind="reminder",
+        key=f"reminder:{target.kind}:{target.dossier_id}",
+        render=lambda lang: Reply(reminder_text(target, lang, settings, calendar)),
         dossier_id=target.dossier_id,
-        not_before=not_before,
+        phone=target.applicant_phone,
+        template_data={
+            "customer_name": target.applicant_name[:30],
+            "dossier_code": target.code[:30],
+            "procedure": target.procedure[:200],
+            "department": target.department[:200],
+            "due_date": f"{calendar.local(deadline or target.due_at):%d/%m/%Y}",
+            "note": text_vi[:200],
+        },
     )
 
 
@@ -291,7 +233,9 @@ def _zns_reminder(
 
 async def run_housekeeping(ctx: JobContext, now: datetime, manual: bool = False) -> JobReport:
     """Expire tokens, prune delivered outbox rows and handled inbox rows, run contributed tasks."""
-    days = max(ctx.settings.retention_days, MIN_RETENTION_DAYS)
+    # Inbox rows are the webhooks' dedup records: kept longer than the oldest event a webhook accepts.
+    webhook_days = -(-ctx.settings.zalo_webhook_max_age_seconds // 86400) + 1
+    days = max(ctx.settings.retention_days, MIN_RETENTION_DAYS, webhook_days)
     cutoff = now - timedelta(days=days)
     tokens = await delete_expired_tokens(ctx.sessionmaker, now)
     outbox = await prune_outbox(ctx.sessionmaker, cutoff)

@@ -1,4 +1,4 @@
-"""Wiring of the citizen journeys into the app: the notification hook, the ZNS sender, the printable receipt,
+"""Wiring of the citizen journeys into the app: the notification hook, the printable receipt,
 the subscribe links in the dossier view, and the ratings API."""
 
 from __future__ import annotations
@@ -15,40 +15,23 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import keys
 from bot.api.dossiers import DOSSIER_VIEW_EXTENSIONS, load_visible_dossier
 from bot.app import CLOCK
-from bot.channels.base import register_sender
 from bot.http import int_param, json_response, parse_time, principal_of, require_department
 from bot.receipt import ReceiptData, SubscribeLink, dossier_links, render_receipt
-from bot.zns import ZnsSender
 from handlers.notifications import create_notification_hook
 from storage.errors import InvalidInput
-from storage.models import Department, Dossier, PlatformToken, Procedure, Role
+from storage.models import Department, Dossier, Procedure, Role
 from storage.ratings import LEVELS, RatingFilter, list_ratings
 
-ZALO_TOKEN_NAME = "zalo_oa"
 MAX_PAGE = 500
 ALL_LEVELS = sorted({level for scale in LEVELS.values() for level in scale.values()})
 
 
 def setup_journeys(app: web.Application) -> None:
-    """Add the journeys' hook, sender, routes and OpenAPI descriptions to the app."""
+    """Add the journeys' hook, routes and OpenAPI descriptions to the app (template messages are sent by the
+    Zalo channel's `zns` sender, with its token store)."""
     settings = app[keys.SETTINGS]
     app[keys.DOSSIER_HOOKS].append(create_notification_hook(settings, app[keys.CALENDAR], app[CLOCK]))
 
-    async def zns_token() -> str | None:
-        """The OA access token: the one the Zalo channel keeps fresh in the store, else the configured one."""
-        async with app[keys.SESSIONMAKER]() as session:
-            row = await session.get(PlatformToken, ZALO_TOKEN_NAME)
-        if row is not None and row.expires_at > app[CLOCK]():
-            return row.access_token
-        return settings.zalo_access_token.get_secret_value() if settings.zalo_access_token else None
-
-    sender = ZnsSender(settings.zalo_zns_base_url, zns_token, rate_per_second=settings.zalo_rate_per_second)
-    register_sender(app, sender)
-
-    async def close_sender(_app: web.Application) -> None:
-        await sender.close()
-
-    app.on_cleanup.append(close_sender)
     app.setdefault(DOSSIER_VIEW_EXTENSIONS, [])
     app[DOSSIER_VIEW_EXTENSIONS].append(add_subscribe_links)
     app.router.add_get("/api/v1/dossiers/{code}/receipt.pdf", receipt_pdf)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from aiohttp import web
@@ -35,8 +36,13 @@ CONTEXT: web.AppKey[Context] = web.AppKey("context")
 
 PRINCIPAL = web.RequestKey("principal", Principal)
 
+# Health reports of features for `/healthz`: each returns (name, None when fine, else what is wrong).
+HealthCheck = Callable[[], tuple[str, str | None]]
+HEALTH_CHECKS: web.AppKey[list[HealthCheck]] = web.AppKey("health_checks")
+
 __all__ = [
     "CALENDAR",
+    "HEALTH_CHECKS",
     "CONTEXT",
     "DOSSIERS",
     "DOSSIER_HOOKS",

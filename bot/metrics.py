@@ -33,6 +33,7 @@ class Metrics:
     dossiers_created: Counter
     dossier_changes: Counter
     job_runs: Counter
+    outbox_deferred: Counter
 
 
 def create_metrics(registry: CollectorRegistry) -> Metrics:
@@ -76,4 +77,10 @@ def create_metrics(registry: CollectorRegistry) -> Metrics:
             "motcua_dossier_status_changes", "Dossier status changes", ["status"], registry=registry
         ),
         job_runs=Counter("motcua_job_runs", "Scheduled job runs", ["job", "outcome"], registry=registry),
+        outbox_deferred=Counter(
+            "motcua_outbox_deferred",
+            "Outgoing messages the platform put off to a later day or hour (quota used up, sending hours)",
+            ["channel", "reason"],
+            registry=registry,
+        ),
     )

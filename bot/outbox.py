@@ -28,13 +28,14 @@ import heapq
 import logging
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from aiohttp import web
+from sqlalchemy import update as sql_update
 
 from bot import keys
 from bot.channels.base import SENDERS, Sender, SendOutcome
@@ -46,6 +47,7 @@ from storage.errors import DomainError, Forbidden, is_unavailable
 from storage.models import OutboxMessage, utcnow
 from storage.outbox import (
     FAILED,
+    REROUTED,
     UNDELIVERABLE,
     claim_due,
     list_messages,
@@ -124,11 +126,17 @@ class RateLimiter:
 class Verdict:
     """What to record for one claimed message after its attempt."""
 
-    action: Literal["sent", "retry", "defer", "failed", "undeliverable"]
+    action: Literal["sent", "retry", "defer", "failed", "undeliverable", "reroute"]
     until: datetime | None = None
     error: str | None = None
     platform_message_id: str | None = None
     reason: str = ""
+    block: bool = False  # the recipient cannot be reached on this channel: mark the contact
+
+
+# Given a refused row's payload and the refusal, queue the row's next path in the session (None) or say why
+# there is none (the row is then recorded undeliverable). `handlers.delivery.Delivery.reroute` in the app.
+Rerouter = Callable[[Any, dict[str, Any], str], Awaitable[str | None]]
 
 
 @dataclass(frozen=True)
@@ -141,11 +149,12 @@ class Claimed:
     payload: dict[str, Any]
     attempts: int
     lease_until: datetime
+    kind: str = "reply"
 
     @classmethod
     def of(cls, row: OutboxMessage) -> Claimed:
         assert row.locked_until is not None
-        return cls(row.id, row.channel, row.recipient, dict(row.payload), row.attempts, row.locked_until)
+        return cls(row.id, row.channel, row.recipient, dict(row.payload), row.attempts, row.locked_until, row.kind)
 
 
 class OutboxWorker:
@@ -168,8 +177,12 @@ class OutboxWorker:
         rng: random.Random | None = None,
         max_in_flight: int = 32,
         orphan_grace_seconds: float = 120.0,
+        rerouter: Rerouter | None = None,
+        clock: Callable[[], datetime] = utcnow,
     ) -> None:
+        self.clock = clock  # when messages are due (a test's fake clock moves the day)
         self.sessionmaker = sessionmaker
+        self.rerouter = rerouter
         self.senders = senders
         self.metrics = metrics
         self.limiter = RateLimiter(state)
@@ -189,7 +202,7 @@ class OutboxWorker:
         # When the messages this worker put off or rescheduled fall due again (a heap, soonest first): an
         # idle worker looks then rather than up to a whole poll interval later (slots freeing up, say).
         self._due: list[datetime] = []
-        self._looked_at = utcnow()  # the `now` of the last claim
+        self._looked_at = self.clock()  # the `now` of the last claim
         # Channels whose overall pace is booked up, until when: not claimed meanwhile (a backlog of SMS
         # alerts does not hold up chat replies, and is not rewritten row by row every second).
         self._full: dict[str, datetime] = {}
@@ -244,7 +257,7 @@ class OutboxWorker:
             heapq.heappop(self._due)
         if not self._due:
             return self.poll_interval
-        return max(0.0, min(self.poll_interval, (self._due[0] - utcnow()).total_seconds()))
+        return max(0.0, min(self.poll_interval, (self._due[0] - self.clock()).total_seconds()))
 
     # --- one round -------------------------------------------------------------------------------
 
@@ -256,7 +269,7 @@ class OutboxWorker:
         replica that dies leaves only the messages actually in flight to be sent again.
         """
         senders = self.senders()
-        now = self._looked_at = utcnow()
+        now = self._looked_at = self.clock()
         self._full = {channel: until for channel, until in self._full.items() if until > now}
         own = [channel for channel in senders if channel not in self._full]
         async with self.gate, self.sessionmaker.begin() as session:
@@ -316,7 +329,7 @@ class OutboxWorker:
 
     async def _take_slot(self, row: Claimed, sender: Sender | None) -> Verdict | float:
         """The seconds until this message may go (a slot is reserved for it), or why it does not go now."""
-        now = utcnow()
+        now = self.clock()
         if sender is None:
             return self._retry_verdict(row, now, f"no sender for channel {row.channel!r}", None)
         if self._too_late(row, now):
@@ -347,7 +360,7 @@ class OutboxWorker:
         return row.lease_until - now < timedelta(seconds=wait + self.send_timeout) + self.margin
 
     async def _send(self, row: Claimed, sender: Sender) -> Verdict:
-        now = utcnow()
+        now = self.clock()
         if self._too_late(row, now):
             return Verdict("defer", until=now)
         try:
@@ -362,18 +375,35 @@ class OutboxWorker:
         return self._verdict(row, outcome)
 
     def _verdict(self, row: Claimed, outcome: SendOutcome) -> Verdict:
-        now = utcnow()
+        now = self.clock()
         if outcome.status == "sent":
             return Verdict("sent", platform_message_id=outcome.platform_message_id)
         if outcome.status == "blocked":
-            return Verdict("undeliverable", error=outcome.error or "recipient unreachable", reason="blocked")
+            error = outcome.error or "recipient unreachable"
+            if self._has_next_path(row):
+                return Verdict("reroute", error=error, reason="blocked", block=True)
+            return Verdict("undeliverable", error=error, reason="blocked", block=True)
+        if outcome.status == "reroute":
+            # This path is closed for the message (e.g. Zalo's window), the recipient is not to blame.
+            error = outcome.error or "refused on this path"
+            if self._has_next_path(row):
+                return Verdict("reroute", error=error, reason="rerouted")
+            return Verdict("undeliverable", error=error, reason="refused_path")
         if outcome.status == "failed":
             return Verdict("failed", error=outcome.error or "refused by the platform", reason="refused")
+        if outcome.not_before is not None:
+            # The platform said from when (sending hours, tomorrow's quota): no attempt counted.
+            if self.metrics is not None and outcome.reason:
+                self.metrics.outbox_deferred.labels(channel=row.channel, reason=outcome.reason).inc()
+            return Verdict("defer", until=max(outcome.not_before, now), error=outcome.error)
         if outcome.retry_after is not None and outcome.retry_after > 0:
             # The platform said when: wait exactly that (plus a little jitter), without counting an attempt.
             delay = outcome.retry_after * self.rng.uniform(1.0, 1.1)
             return Verdict("defer", until=now + timedelta(seconds=delay), error=outcome.error)
         return self._retry_verdict(row, now, outcome.error or "transient failure", None)
+
+    def _has_next_path(self, row: Claimed) -> bool:
+        return self.rerouter is not None and isinstance(row.payload.get("notice"), dict)
 
     def _retry_verdict(self, row: Claimed, now: datetime, error: str, reason: str | None) -> Verdict:
         attempt = row.attempts + 1
@@ -396,7 +426,7 @@ class OutboxWorker:
                 self._note_due(results)
                 return
             except Exception as exc:
-                if not is_unavailable(exc) or utcnow() + timedelta(seconds=delay) >= deadline:
+                if not is_unavailable(exc) or self.clock() + timedelta(seconds=delay) >= deadline:
                     raise
                 log.warning("outbox: storing %d verdicts failed (%s); trying again", len(results), type(exc).__name__)
                 await asyncio.sleep(delay)
@@ -426,10 +456,25 @@ class OutboxWorker:
                 elif verdict.action == "retry":
                     assert verdict.until is not None
                     done = await mark_retry(session, row.id, row.lease_until, verdict.until, verdict.error or "")
+                elif verdict.action == "reroute":
+                    assert self.rerouter is not None
+                    error = verdict.error or "refused on this path"
+                    done = await mark_given_up(session, row.id, row.lease_until, REROUTED, error)
+                    if done:
+                        left = await self.rerouter(session, row.payload, error)
+                        if left is not None:  # no path left: this row is where the notice ends
+                            await session.execute(
+                                sql_update(OutboxMessage)
+                                .where(OutboxMessage.id == row.id)
+                                .values(status=UNDELIVERABLE, last_error=left[:2000])
+                                .execution_options(synchronize_session=False)
+                            )
+                        if verdict.block:
+                            await mark_blocked(session, row.channel, row.recipient, error)
                 else:
                     status = FAILED if verdict.action == "failed" else UNDELIVERABLE
                     done = await mark_given_up(session, row.id, row.lease_until, status, verdict.error or status)
-                    if done and status == UNDELIVERABLE:
+                    if done and verdict.block:
                         await mark_blocked(session, row.channel, row.recipient, verdict.error or "undeliverable")
                 if not done:
                     log.warning("outbox: lease on message %s expired before its verdict was stored", row.id)
@@ -449,7 +494,7 @@ class OutboxWorker:
 
 # --- the API view of the outbox -------------------------------------------------------------------
 
-OUTBOX_STATUSES = ("pending", "sending", "sent", "failed", "undeliverable")
+OUTBOX_STATUSES = ("pending", "sending", "sent", "failed", "undeliverable", "rerouted")
 
 
 async def list_outbox(request: web.Request) -> web.Response:

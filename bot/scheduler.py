@@ -34,7 +34,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot import keys
-from bot.channels.base import SENDERS, register_sender
+from bot.channels.base import register_sender
 from bot.jobs import (
     HousekeepingTask,
     JobContext,
@@ -386,12 +386,11 @@ def create_zalo_token_task(app: web.Application) -> HousekeepingTask:
     """
 
     async def refresh_zalo_token(now: datetime) -> str | None:
-        from bot.channels.zalo import ZaloChannel
+        from bot.channels.zalo import ZALO_TOKENS
 
-        sender = app.get(SENDERS, {}).get("zalo")
-        if not isinstance(sender, ZaloChannel) or sender.client is None:
+        tokens = app.get(ZALO_TOKENS)  # the one store every Zalo sender uses
+        if tokens is None:
             return None  # Zalo sending is not configured
-        tokens = sender.client.tokens
         before = tokens.refreshes
         await tokens.access_token()
         return "Zalo access token refreshed ahead of expiry" if tokens.refreshes > before else None

@@ -92,6 +92,11 @@ class Settings(BaseSettings):
     zns_template_status: str | None = None
     zns_template_reminder: str | None = None
     zns_template_rating: str | None = None
+    zalo_template_phone_path: str = "/message/template"
+    zalo_template_uid_path: str = "/message/template"
+    zalo_paid_window: bool = False
+    zalo_webhook_max_age_seconds: int = 86400
+    zalo_oauth_redirect_url: str | None = None
 
     # --- outbox ----------------------------------------------------------------------------------
     outbox_max_attempts: int = 8
@@ -127,6 +132,7 @@ class Settings(BaseSettings):
     sms_gateway_unicode: bool = False
     sms_gateway_timeout_seconds: float = 10.0
     sms_rate_per_second: float = 5.0
+    sms_notice_kinds: str = "status,postponed,reminder"
 
     # --- dashboard -------------------------------------------------------------------------------
     session_secret: SecretStr | None = None
@@ -161,6 +167,7 @@ class Settings(BaseSettings):
         "zns_template_status",
         "zns_template_reminder",
         "zns_template_rating",
+        "zalo_oauth_redirect_url",
         mode="before",
     )
     @classmethod

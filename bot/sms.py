@@ -333,6 +333,8 @@ class SmsSender:
 
     channel = "sms"
     per_recipient_per_second: float | None = None
+    text_limit: int | None = None  # the sender cuts the text into SMS segments itself
+    button_limit = 0
 
     def __init__(
         self,

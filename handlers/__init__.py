@@ -15,13 +15,14 @@ from handlers.greeting import handle_greeting
 from handlers.handoff import handle_handoff
 from handlers.language import handle_language
 from handlers.rating import handle_rating
-from handlers.subscribe import handle_subscribe
+from handlers.subscribe import handle_phone_link, handle_subscribe
 
 HANDLERS: list[Handler] = [
     handle_language,
     handle_handoff,  # before the greeting: the bot stays quiet while an officer has the conversation
     handle_greeting,
     handle_subscribe,
+    handle_phone_link,  # request-user-info and a shared phone: link open dossiers once the citizen agrees
     handle_rating,
     handle_dossier_lookup,
     handle_faq,

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from storage.state import StateStore
 
 ChannelName = Literal["telegram", "zalo", "console"]
-MessageKind = Literal["text", "button", "start", "contact", "follow", "unfollow", "media", "location"]
+MessageKind = Literal["text", "button", "start", "contact", "follow", "unfollow", "media", "location", "sticker"]
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,10 @@ MSG_MEDIA = (
     "Cảm ơn Ông/Bà đã gửi tệp. Hiện tôi chỉ đọc được tin nhắn chữ; xin Ông/Bà nhắn câu hỏi bằng chữ, "
     "hoặc gửi mã hồ sơ để tra cứu. Giấy tờ của hồ sơ xin nộp tại Trung tâm hoặc trên Cổng Dịch vụ công."
 )
+MSG_STICKER = (
+    "Cảm ơn Ông/Bà! Ông/Bà cần hỏi gì về thủ tục hành chính, xin cứ nhắn cho tôi, ví dụ: “lệ phí cấp hộ chiếu”, "
+    "hoặc gửi mã hồ sơ để tra cứu."
+)
 MSG_LOCATION = "Cảm ơn Ông/Bà đã gửi vị trí. Trung tâm làm việc tại: {address}. Ông/Bà cần hỏi gì, xin cứ nhắn cho tôi."
 MSG_CONTACT = "Cảm ơn Ông/Bà đã chia sẻ thông tin liên hệ."
 MSG_CONTACT_NOT_OWN = (
@@ -43,6 +47,8 @@ async def handle_fallback(msg: IncomingMessage, ctx: Context) -> list[Reply] | N
     values = _values(ctx)
     if msg.kind == "media":
         return [Reply(text=MSG_MEDIA)]
+    if msg.kind == "sticker":
+        return [Reply(text=MSG_STICKER)]
     if msg.kind == "location":
         return [Reply(text=(MSG_LOCATION if values["address"] else MSG_LOCATION_NO_ADDRESS).format(**values))]
     if msg.kind == "contact":

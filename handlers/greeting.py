@@ -25,6 +25,12 @@ MSG_HELP = (
     "Đường dây nóng: {hotline}. Bấm một nút dưới đây để xem nhanh:"
 )
 
+# `/start@<bot>` in a group: the bot answers questions about dossiers in private chats only.
+MSG_GROUP_START = (
+    "Xin chào! Tôi là trợ lý tự động của {centre}. Để hỏi về thủ tục hoặc tra cứu hồ sơ, "
+    "xin Ông/Bà nhắn riêng cho tôi tại {link} — thông tin hồ sơ không được gửi vào nhóm."
+)
+
 MENU_BUTTONS = [
     Button("Giờ làm việc", "kb:gio-lam-viec:overview"),
     Button("Địa chỉ Trung tâm", "kb:dia-chi-trung-tam:overview"),
@@ -47,6 +53,9 @@ def help_reply(ctx: Context) -> Reply:
 async def handle_greeting(msg: IncomingMessage, ctx: Context) -> list[Reply] | None:
     """`/start` (no parameter) and a new follower get the welcome; `/help` and "menu" get the help."""
     if msg.chat_type != "private":
+        if msg.kind == "start" and msg.channel == "telegram":
+            link = f"https://t.me/{ctx.settings.telegram_bot_username.lstrip('@')}"
+            return [Reply(text=MSG_GROUP_START.format(centre=ctx.settings.centre_name, link=link))]
         return None
     if msg.kind in ("start", "follow") and not msg.start_param:
         return [welcome(ctx)]

@@ -210,6 +210,21 @@ TEXTS: dict[Lang, dict[str, str]] = {
         "menu_lookup": "Tra cứu hồ sơ",
         "menu_human": "Gặp cán bộ",
         "menu_language": "English",
+        # --- reminders (scheduled job citizen-reminders) ---
+        "reminder_due_tomorrow": (
+            "Nhắc lịch hẹn: kết quả hồ sơ {code} ({procedure}) dự kiến có vào ngày mai, {date}. "
+            "Trung tâm sẽ nhắn cho Ông/Bà ngay khi có kết quả; Ông/Bà nhắn mã hồ sơ để xem tình trạng mới nhất."
+        ),
+        "reminder_uncollected": (
+            "Kết quả hồ sơ {code} ({procedure}) đã có từ {date} nhưng Ông/Bà chưa đến nhận. "
+            "Kính mời Ông/Bà đến {centre}{address} trong giờ làm việc ({hours}), "
+            "mang theo giấy biên nhận và giấy tờ tùy thân để nhận kết quả."
+        ),
+        "reminder_supplement": (
+            "Hồ sơ {code} ({procedure}) đang chờ Ông/Bà bổ sung giấy tờ, hạn chót {deadline}. "
+            "Xin Ông/Bà bổ sung trước hạn để hồ sơ được tiếp tục giải quyết; "
+            "Ông/Bà nhắn mã hồ sơ để xem giấy tờ cần bổ sung."
+        ),
     },
     "en": {
         "label_code": "Dossier code",
@@ -369,6 +384,18 @@ TEXTS: dict[Lang, dict[str, str]] = {
         "menu_lookup": "Look up a dossier",
         "menu_human": "Talk to an officer",
         "menu_language": "Tiếng Việt",
+        "reminder_due_tomorrow": (
+            "Reminder: the result of dossier {code} ({procedure}) is expected tomorrow, {date}. "
+            "We will message you as soon as it is ready; send the dossier code to see its latest status."
+        ),
+        "reminder_uncollected": (
+            "The result of dossier {code} ({procedure}) has been ready since {date} and has not been collected. "
+            "Please come to {centre}{address} during working hours ({hours}) with your receipt and ID."
+        ),
+        "reminder_supplement": (
+            "Dossier {code} ({procedure}) is waiting for supplementary documents; the deadline is {deadline}. "
+            "Please supply them in time so processing can continue; send the dossier code to see what is needed."
+        ),
     },
 }
 

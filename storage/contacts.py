@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -145,3 +146,17 @@ async def touch_contacts(
         .execution_options(synchronize_session=False)
     )
     return ids
+
+
+async def note_inbound(session: AsyncSession, contact_id: int, at: datetime | None, message_id: str | None) -> None:
+    """The citizen wrote (or followed) at `at`: the start of the platform's reply window.
+
+    Only moves forward (an old event handled late does not shorten the window)."""
+    moment = at or utcnow()
+    await session.execute(
+        update(ChatContact)
+        .where(ChatContact.id == contact_id)
+        .where((ChatContact.last_inbound_at.is_(None)) | (ChatContact.last_inbound_at <= moment))
+        .values(last_inbound_at=moment, last_inbound_message_id=message_id[:64] if message_id else None)
+        .execution_options(synchronize_session=False)
+    )

@@ -210,6 +210,9 @@ class ChatContact(Base):
     blocked_reason: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The citizen's last message (or follow) and its platform id: Zalo's consultation window starts there.
+    last_inbound_at: Mapped[datetime | None]
+    last_inbound_message_id: Mapped[str | None] = mapped_column(String(64))
 
 
 class DossierLink(Base):

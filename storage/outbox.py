@@ -21,6 +21,8 @@ from sqlalchemy.orm import aliased
 from storage.models import OutboxMessage, utcnow
 
 PENDING, SENDING, SENT, FAILED, UNDELIVERABLE = "pending", "sending", "sent", "failed", "undeliverable"
+# This path refused the message and its notice went on by the next one (a row of its own).
+REROUTED = "rerouted"
 
 
 @dataclass(frozen=True)
@@ -232,7 +234,7 @@ async def mark_given_up(
     session: AsyncSession, message_id: int, lease_until: datetime, status: str, error: str, *, attempted: bool = True
 ) -> bool:
     """Final failure: `failed` (kept failing, or refused) or `undeliverable` (the user cannot be reached)."""
-    if status not in (FAILED, UNDELIVERABLE):
+    if status not in (FAILED, UNDELIVERABLE, REROUTED):
         raise ValueError(f"not a final failure status: {status}")
     values: dict[str, Any] = {"status": status, "locked_until": None, "last_error": error[:2000]}
     if attempted:

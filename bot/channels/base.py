@@ -7,6 +7,7 @@ never raises for a platform refusal: it returns a `SendOutcome` saying what the 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Literal, Protocol
 
 from aiohttp import web
@@ -14,12 +15,20 @@ from aiohttp import web
 
 @dataclass(frozen=True)
 class SendOutcome:
-    """sent; retry (maybe after `retry_after` seconds); failed for good; or the user blocked/unreachable."""
+    """What the outbox does with a message after one attempt.
 
-    status: Literal["sent", "retry", "failed", "blocked"]
+    sent; retry (after `retry_after` seconds, or at `not_before`); failed for good; blocked (the user cannot
+    be reached on this path: marked, and a notice tries its next path); reroute (this path refuses the
+    message, e.g. Zalo's window is closed — not the user's doing: the notice takes its next path at once).
+    `reason` names a deferral worth counting (`quota`, `sending_hours`).
+    """
+
+    status: Literal["sent", "retry", "failed", "blocked", "reroute"]
     retry_after: float | None = None
     error: str | None = None
     platform_message_id: str | None = None
+    not_before: datetime | None = None
+    reason: str | None = None
 
     @classmethod
     def sent(cls, message_id: str | None = None) -> SendOutcome:
@@ -37,6 +46,19 @@ class Sender(Protocol):
     async def send(self, recipient: str, payload: dict[str, Any]) -> SendOutcome:
         """Deliver one message; map platform errors to an outcome."""
         ...
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one message on a channel may hold: characters of text and buttons (None: no limit)."""
+
+    text: int | None = None
+    buttons: int | None = None
+
+
+def limits_of(sender: Sender | None) -> Limits:
+    """A channel's limits, as the channel object declares them (`text_limit`, `button_limit`)."""
+    return Limits(getattr(sender, "text_limit", None), getattr(sender, "button_limit", None))
 
 
 SENDERS: web.AppKey[dict[str, Sender]] = web.AppKey("senders")

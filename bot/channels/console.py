@@ -33,6 +33,8 @@ class ConsoleChannel:
     channel = "console"
     rate_per_second: float | None = None
     per_recipient_per_second: float | None = None
+    text_limit: int | None = None  # a terminal shows anything
+    button_limit: int | None = None
 
     def __init__(self, stream: TextIO | None = None) -> None:
         self.stream = stream

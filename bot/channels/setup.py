@@ -9,12 +9,12 @@ in `on_shutdown`, before those resources close. Workers run only when `WORKERS_E
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
 
 from bot import keys
-from bot.channels.base import register_sender
+from bot.channels.base import SENDERS, Limits, limits_of, register_sender
 from bot.channels.console import ConsoleChannel
 from bot.channels.telegram import telegram_ctx, telegram_webhook
 from bot.channels.zalo import zalo_ctx, zalo_webhook
@@ -30,11 +30,14 @@ from bot.inbox import (
 )
 from bot.outbox import OutboxWorker, list_outbox, senders_of
 from bot.pipeline import Pipeline
+from handlers.delivery import Delivery
 from storage.db import SessionMaker, create_engine, create_sessionmaker
 
 log = logging.getLogger(__name__)
 
 OUTBOX_WORKER = web.AppKey("outbox_worker", OutboxWorker)
+# How notices reach citizens; the outbox worker asks it for a refused notice's next path.
+DELIVERY = web.AppKey("delivery", Delivery)
 # The sessions of the inbox writer and the workers (on SQLite, over their own persistent connections).
 WORK_SESSIONMAKER: web.AppKey[SessionMaker] = web.AppKey("work_sessionmaker")
 
@@ -54,7 +57,8 @@ async def core_ctx(app: web.Application) -> AsyncIterator[None]:
     app[WORK_SESSIONMAKER] = sessionmaker
     writer = InboxWriter(sessionmaker, gate)
     app[INBOX_WRITER] = writer
-    app[PIPELINE] = Pipeline(app[keys.CONTEXT], HANDLERS)
+    app[PIPELINE] = Pipeline(app[keys.CONTEXT], HANDLERS, channel_limits(app))
+    app[DELIVERY] = Delivery(app[keys.SETTINGS], app[keys.CALENDAR], app[keys.CONTEXT].clock)
     app.setdefault(INBOX_ADAPTERS, {})
     register_sender(app, ConsoleChannel())
     try:
@@ -63,6 +67,16 @@ async def core_ctx(app: web.Application) -> AsyncIterator[None]:
         await writer.close()
         if own_engine is not None:
             await own_engine.dispose()
+
+
+def channel_limits(app: web.Application) -> Callable[[str], Limits]:
+    """The limits each channel object declares, looked up when a reply is shaped (channels register while
+    the app starts, after the pipeline exists)."""
+
+    def of(channel: str) -> Limits:
+        return limits_of(app.get(SENDERS, {}).get(channel))
+
+    return of
 
 
 async def start_workers(app: web.Application) -> None:
@@ -81,6 +95,7 @@ async def start_workers(app: web.Application) -> None:
         backoff_max_seconds=settings.outbox_backoff_max_seconds,
         poll_interval=settings.outbox_poll_interval_seconds,
         write_gate=app[WRITE_GATE],
+        rerouter=app[DELIVERY].reroute,
     )
     inbox = InboxWorkers(
         sessionmaker=app[WORK_SESSIONMAKER],
@@ -164,6 +179,9 @@ def setup_channels(app: web.Application) -> None:
     app.router.add_post("/webhooks/telegram", telegram_webhook)
     app.router.add_post("/webhooks/zalo", zalo_webhook)
     app.router.add_get("/api/v1/outbox", list_outbox)
+    from bot.zalo_connect import setup_zalo_connect
+
+    setup_zalo_connect(app)  # "Kết nối lại Zalo OA" (dashboard session, admin)
     _openapi(app)
     app.cleanup_ctx.append(core_ctx)
     app.cleanup_ctx.append(telegram_ctx)

@@ -198,6 +198,8 @@ class TelegramChannel:
     """Parses stored Telegram updates into messages and sends outbox payloads through the Bot API."""
 
     channel = "telegram"
+    text_limit = TEXT_LIMIT
+    button_limit: int | None = None  # an inline keyboard takes as many as a reply needs
 
     def __init__(self, application: Application[Any, Any, Any, Any, Any, Any], settings: Settings, state: StateStore):
         self.application = application
@@ -208,6 +210,7 @@ class TelegramChannel:
         self.state = state
         self.rate_per_second: float | None = settings.telegram_rate_per_second or None
         self.per_recipient_per_second: float | None = settings.telegram_rate_per_chat_per_second or None
+        self.username = settings.telegram_bot_username.lstrip("@").lower()
 
     # --- receiving -------------------------------------------------------------------------------
 
@@ -243,10 +246,15 @@ class TelegramChannel:
         message = payload.get("message")
         if isinstance(message, dict):
             return self._message(message)
+        edited = payload.get("edited_message")
+        if isinstance(edited, dict):
+            # The citizen corrected their question: answer the corrected text as a new question.
+            msg = self._message(edited)
+            return msg if msg is not None and msg.kind == "text" else None
         member = payload.get("my_chat_member")
         if isinstance(member, dict):
             return self._member(member)
-        return None  # edited messages, channel posts and the like: acknowledged, not answered
+        return None  # channel posts and the like: acknowledged, not answered
 
     @staticmethod
     def _member(member: dict[str, Any]) -> IncomingMessage | None:
@@ -265,8 +273,7 @@ class TelegramChannel:
             received_at=_date(member.get("date")),
         )
 
-    @staticmethod
-    def _message(message: dict[str, Any]) -> IncomingMessage | None:
+    def _message(self, message: dict[str, Any]) -> IncomingMessage | None:
         user, chat = _obj(message.get("from")), _obj(message.get("chat"))
         chat_id, user_id = _id(chat.get("id")), _id(user.get("id"))
         if chat_id is None or user_id is None or user.get("is_bot") is True:
@@ -287,9 +294,13 @@ class TelegramChannel:
         text = _text(message.get("text"))
         if text is not None:
             command, _, rest = text.partition(" ")
-            if command.split("@", 1)[0] == "/start":
+            name, _, addressee = command.partition("@")
+            if name == "/start" and (not addressee or addressee.lower() == self.username):
+                # "/start@<this bot>" is how a group addresses the bot; "/start@<another bot>" is not for us.
                 return IncomingMessage(kind="start", text=text, start_param=rest.strip() or None, **base)
             return IncomingMessage(kind="text", text=text, **base)
+        if isinstance(message.get("sticker"), dict):
+            return IncomingMessage(kind="sticker", text=_text(_obj(message.get("sticker")).get("emoji")) or "", **base)
         contact = message.get("contact")
         if isinstance(contact, dict):
             # Only the sender's own number counts (a forwarded card of someone else does not).

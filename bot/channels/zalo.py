@@ -17,11 +17,13 @@ import contextlib
 import hashlib
 import hmac
 import logging
+import re
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import aiohttp
 from aiohttp import web
@@ -44,6 +46,10 @@ from storage.state import StateStore
 log = logging.getLogger(__name__)
 
 SIGNATURE_HEADER = "X-ZEvent-Signature"
+TIMESTAMP_HEADER = "X-ZEvent-Timestamp"
+MAX_AHEAD_SECONDS = 300  # a clock a little ahead of ours is fine; an event from the future is not
+# The body's own timestamp, found without parsing (the body is untrusted until the signature holds).
+_BODY_TIMESTAMP = re.compile(rb'"timestamp"\s*:\s*"?(\d{1,16})"?')
 TEXT_LIMIT = 2000
 MAX_BUTTONS = 5
 BUTTON_TITLE_LIMIT = 100
@@ -58,7 +64,10 @@ LOCK_TTL_SECONDS = 60.0
 # Error codes (HTTP 200 with `error != 0`).
 AUTH_ERRORS = frozenset({-216, -220, -124})
 RATE_ERRORS = frozenset({-32})
-UNREACHABLE_ERRORS = frozenset({-213, -217, -227, -230, -232, -234, -244})
+UNREACHABLE_ERRORS = frozenset({-213, -217, -227, -234, -244})
+# Outside the window in which the OA may send consultation messages: not the user's doing (never "blocked");
+# a notice goes on as a template message.
+WINDOW_ERRORS = frozenset({-230, -232})
 TRANSIENT_ERRORS = frozenset({-100, -200, -211})
 RATE_BACKOFF_SECONDS = 60.0
 
@@ -111,6 +120,27 @@ def verify_signature(settings: Settings, raw_body: bytes, timestamp: str, header
     return matched
 
 
+def event_timestamps(header: str | None, raw_body: bytes) -> list[tuple[str, str]]:
+    """The timestamps the signature may cover, and where each came from: the `X-ZEvent-Timestamp` header,
+    then the body's `timestamp` (2026 integrations read the header and fall back to the body)."""
+    found: list[tuple[str, str]] = []
+    if header and header.strip().isdigit() and len(header.strip()) <= 16:
+        found.append((header.strip(), "header"))
+    match = _BODY_TIMESTAMP.search(raw_body[:65536])
+    if match:
+        found.append((match.group(1).decode(), "body"))
+    return found
+
+
+def _age_seconds(timestamp: str | None) -> float | None:
+    """How old an event is (milliseconds since the epoch; seconds accepted too), None when unreadable."""
+    if not timestamp:
+        return None
+    value = int(timestamp)
+    seconds = value / 1000 if value > 10**11 else float(value)
+    return time.time() - seconds
+
+
 # --- tokens -----------------------------------------------------------------------------------------
 
 
@@ -155,6 +185,8 @@ class ZaloTokens:
         self._cached: TokenPair | None = None
         self._local = asyncio.Lock()
         self.refreshes = 0  # refresh calls this process made (logged, and seen by tests)
+        # Why Zalo refused the last refresh (the refresh token is dead: an OA admin must grant access again).
+        self.dead: str | None = None
 
     def _fresh(self, pair: TokenPair | None) -> bool:
         return pair is not None and bool(pair.access_token) and pair.expires_at - self.clock() > REFRESH_MARGIN
@@ -183,6 +215,17 @@ class ZaloTokens:
                 await self.state.release_lock("zalo-token-refresh", lock)
             self._cached = pair
             return pair.access_token
+
+    async def grant(self, pair: TokenPair) -> None:
+        """Tokens from a new grant by the OA admin ("Kết nối lại Zalo OA"): stored, used from now on."""
+        async with self._local:
+            lock = await self._acquire_lock()
+            try:
+                await self._save(pair)
+            finally:
+                await self.state.release_lock("zalo-token-refresh", lock)
+            self._cached = pair
+            self.dead = None
 
     async def _acquire_lock(self) -> str:
         deadline = time.monotonic() + LOCK_WAIT_SECONDS
@@ -235,7 +278,9 @@ class ZaloTokens:
         if not isinstance(body, dict) or not body.get("access_token") or not body.get("refresh_token"):
             reason = body.get("error_name") or body.get("error") if isinstance(body, dict) else "not JSON"
             log.error("zalo: token refresh refused (%s); an OA admin may have to grant access again", reason)
+            self.dead = str(reason)[:200]
             raise ZaloAuthError(f"token refresh refused: {reason}")
+        self.dead = None
         try:
             lifetime = timedelta(seconds=int(body.get("expires_in", 90000)))
         except (TypeError, ValueError):
@@ -309,27 +354,33 @@ class ZaloClient:
         self.tokens = tokens
 
     async def call(self, path: str, *, json_body: Any = None, form: aiohttp.FormData | None = None) -> dict[str, Any]:
-        """POST and return `data`; raises `ZaloApiError` for `error != 0` (after one token refresh)."""
+        """POST to the OA API and return `data`; raises `ZaloApiError` for `error != 0` (after one token refresh)."""
+        return await self.call_url(self.base_url + path, json_body=json_body, form=form)
+
+    async def call_url(
+        self, url: str, *, json_body: Any = None, form: aiohttp.FormData | None = None
+    ) -> dict[str, Any]:
+        """`call` on any Zalo API with the OA token (the ZBS template API lives on another host)."""
         token = await self.tokens.access_token()
-        body = await self._post(path, token, json_body, form)
+        body = await self._post(url, token, json_body, form)
         code = _error_code(body)
         if code in AUTH_ERRORS:
             token = await self.tokens.refresh(stale=token)
-            body = await self._post(path, token, json_body, form)
+            body = await self._post(url, token, json_body, form)
             code = _error_code(body)
         if code != 0:
             raise ZaloApiError(code, str(body.get("message", "")))
         data = body.get("data")
         return data if isinstance(data, dict) else {}
 
-    async def _post(self, path: str, token: str, json_body: Any, form: aiohttp.FormData | None) -> dict[str, Any]:
+    async def _post(self, url: str, token: str, json_body: Any, form: aiohttp.FormData | None) -> dict[str, Any]:
         headers = {"access_token": token}
         kwargs: dict[str, Any] = {"headers": headers}
         if form is not None:
             kwargs["data"] = form
         else:
             kwargs["json"] = json_body
-        async with self.http.post(self.base_url + path, **kwargs) as response:
+        async with self.http.post(url, **kwargs) as response:
             if response.status >= 500 or response.status == 429:
                 raise aiohttp.ClientResponseError(
                     response.request_info, (), status=response.status, message="server error"
@@ -354,13 +405,16 @@ class ZaloChannel:
     """Parses stored Zalo events into messages and sends outbox payloads as OA consultation messages."""
 
     channel = "zalo"
+    text_limit = TEXT_LIMIT
+    button_limit = MAX_BUTTONS
 
     def __init__(self, settings: Settings, state: StateStore, client: ZaloClient | None) -> None:
         self.state = state
         self.client = client
         self.rate_per_second: float | None = settings.zalo_rate_per_second or None
         self.per_recipient_per_second: float | None = None
-        self.signature_keys_seen: set[str] = set()  # which secret signed the webhooks (logged once each)
+        # Which secret signed the webhooks and where the timestamp came from (logged once each).
+        self.signature_keys_seen: set[tuple[str, str]] = set()
 
     def _button_key(self, user_id: str) -> str:
         return self.state.keys.build("zalo", "buttons", user_id)
@@ -399,6 +453,8 @@ class ZaloChannel:
             return IncomingMessage(kind="contact", phone=phone, display_name=name, **base)
         if event == "user_send_location":
             return IncomingMessage(kind="location", **base)
+        if event in ("user_send_sticker", "user_send_gif"):
+            return IncomingMessage(kind="sticker", **base)
         return IncomingMessage(kind="media", text=str(message.get("text", "") or ""), **base)
 
     async def after_handled(self, payload: dict[str, Any]) -> None:
@@ -411,12 +467,16 @@ class ZaloChannel:
         if self.client is None:
             return SendOutcome("retry", error="Zalo sending is not configured (ZALO_ACCESS_TOKEN/REFRESH_TOKEN)")
         reply = Reply.from_payload(payload)
+        target: dict[str, str] = {"user_id": recipient}
+        if payload.get("reply_to"):
+            # A reply to the citizen's message (Zalo bills a reply with only user_id as a proactive message).
+            target["message_id"] = str(payload["reply_to"])
         try:
             bodies = await self._bodies(recipient, reply)
             first_id: str | None = None
             for body in bodies:
                 data = await self.client.call(
-                    "/v3.0/oa/message/cs", json_body={"recipient": {"user_id": recipient}, "message": body}
+                    "/v3.0/oa/message/cs", json_body={"recipient": dict(target), "message": body}
                 )
                 first_id = first_id or (str(data["message_id"]) if data.get("message_id") else None)
         except ZaloApiError as exc:
@@ -430,8 +490,24 @@ class ZaloChannel:
     async def _bodies(self, recipient: str, reply: Reply) -> list[dict[str, Any]]:
         """The messages for one reply: texts (≤ 2,000 chars, buttons on the last), then image and file."""
         assert self.client is not None
+        if reply.meta.get("request_user_info"):
+            # Zalo's request-user-info template: the citizen taps to share name and phone (user_submit_info).
+            element = {"title": reply.meta.get("title") or "Chia sẻ số điện thoại", "subtitle": reply.text[:500]}
+            if reply.meta.get("image_url"):
+                element["image_url"] = str(reply.meta["image_url"])
+            return [
+                {
+                    "attachment": {
+                        "type": "template",
+                        "payload": {"template_type": "request_user_info", "elements": [element]},
+                    }
+                }
+            ]
         texts = split_text(reply.text, TEXT_LIMIT) if reply.text else []
-        buttons = [b for row in reply.buttons for b in row][:MAX_BUTTONS]
+        buttons = [b for row in reply.buttons for b in row]
+        if len(buttons) > MAX_BUTTONS:  # the pipeline fits replies to this limit; anything else is a bug
+            log.warning("zalo: a message with %d buttons (Zalo shows %d): the rest dropped", len(buttons), MAX_BUTTONS)
+            buttons = buttons[:MAX_BUTTONS]
         caption = texts.pop() if reply.image is not None and len(texts) == 1 and not buttons else None
         bodies: list[dict[str, Any]] = [{"text": text} for text in texts]
         if buttons and bodies:
@@ -490,6 +566,8 @@ class ZaloChannel:
 
 def _outcome_of(exc: ZaloApiError) -> SendOutcome:
     error = f"zalo {exc.code}: {exc.message}"[:255]
+    if exc.code in WINDOW_ERRORS:
+        return SendOutcome("reroute", error=error)
     if exc.code in UNREACHABLE_ERRORS:
         return SendOutcome("blocked", error=error)
     if exc.code in RATE_ERRORS:
@@ -538,6 +616,8 @@ def update_key(payload: dict[str, Any]) -> str:
 MAX_USER_ID_CHARS = 64  # Zalo ids are ~19 digits; a chat id is stored in 64 characters
 
 ZALO: web.AppKey[ZaloChannel] = web.AppKey("zalo_channel")
+# The OA token store every Zalo sender uses (consultation and template messages), when sending is configured.
+ZALO_TOKENS: web.AppKey[ZaloTokens] = web.AppKey("zalo_tokens")
 
 
 async def zalo_webhook(request: web.Request) -> web.Response:
@@ -549,6 +629,28 @@ async def zalo_webhook(request: web.Request) -> web.Response:
         return error_response(404, "not_found", "Zalo is not configured (ZALO_APP_ID and a secret)")
     metrics = app[keys.METRICS]
     raw = await request.read()
+    # The signature covers the raw bytes and the timestamp: checked before anything parses the body.
+    matched: str | None = None
+    timestamp, source = None, "nowhere"
+    for candidate, where in event_timestamps(request.headers.get(TIMESTAMP_HEADER), raw):
+        matched = verify_signature(settings, raw, candidate, request.headers.get(SIGNATURE_HEADER, ""))
+        if matched is not None:
+            timestamp, source = candidate, where
+            break
+    if matched is None:
+        metrics.webhook_updates.labels(channel="zalo", outcome="rejected").inc()
+        return error_response(401, "unauthorized", "Wrong or missing X-ZEvent-Signature")
+    if (matched, source) not in channel.signature_keys_seen:
+        channel.signature_keys_seen.add((matched, source))
+        log.info("zalo: webhook signature matched %s, timestamp from the %s", matched, source)
+    else:
+        log.debug("zalo: webhook signature matched %s, timestamp from the %s", matched, source)
+    age = _age_seconds(timestamp)
+    max_age = settings.zalo_webhook_max_age_seconds
+    if age is None or age > max_age or age < -MAX_AHEAD_SECONDS:
+        metrics.webhook_updates.labels(channel="zalo", outcome="stale").inc()
+        log.warning("zalo: webhook event refused: timestamp %s is not within %s s of now", timestamp, max_age)
+        return error_response(400, "stale_event", "The event's timestamp is too old or in the future")
     try:
         data = loads_json(raw)
     except (ValueError, UnicodeDecodeError):
@@ -557,15 +659,10 @@ async def zalo_webhook(request: web.Request) -> web.Response:
     if not isinstance(data, dict):
         metrics.webhook_updates.labels(channel="zalo", outcome="invalid").inc()
         return error_response(400, "invalid_event", "A Zalo event is a JSON object")
-    matched = verify_signature(settings, raw, str(data.get("timestamp", "")), request.headers.get(SIGNATURE_HEADER, ""))
-    if matched is None:
+    if source == "body" and str(data.get("timestamp", "")) != timestamp:
+        # The pattern found a "timestamp" that is not the event's own (nested, say): not what was signed.
         metrics.webhook_updates.labels(channel="zalo", outcome="rejected").inc()
-        return error_response(401, "unauthorized", "Wrong or missing X-ZEvent-Signature")
-    if matched not in channel.signature_keys_seen:
-        channel.signature_keys_seen.add(matched)
-        log.info("zalo: webhook signature matched %s", matched)
-    else:
-        log.debug("zalo: webhook signature matched %s", matched)
+        return error_response(401, "unauthorized", "The signed timestamp is not the event's timestamp")
     event = str(data.get("event_name", ""))
     if event.startswith("oa_send_"):
         metrics.webhook_updates.labels(channel="zalo", outcome="echo").inc()
@@ -614,7 +711,24 @@ async def zalo_ctx(app: web.Application) -> AsyncIterator[None]:
     refresher: asyncio.Task[None] | None = None
     stop = asyncio.Event()
     if client is not None:
+        from bot.channels.zalo_templates import ZaloTemplateChannel
+
         register_sender(app, channel)
+        # Template messages (ZBS) use the same client, so the same token store and the same refresh.
+        register_sender(
+            app,
+            ZaloTemplateChannel(
+                client,
+                base_url=settings.zalo_zns_base_url,
+                phone_path=settings.zalo_template_phone_path,
+                uid_path=settings.zalo_template_uid_path,
+                tz=ZoneInfo(settings.timezone),
+                clock=app[keys.CONTEXT].clock,
+                rate_per_second=settings.zalo_rate_per_second or None,
+            ),
+        )
+        app[ZALO_TOKENS] = client.tokens
+        app.setdefault(keys.HEALTH_CHECKS, []).append(token_health(client.tokens))
         if settings.workers_enabled:
             refresher = asyncio.create_task(keep_token_fresh(client.tokens, stop), name="zalo-token-refresher")
     try:
@@ -629,6 +743,20 @@ async def zalo_ctx(app: web.Application) -> AsyncIterator[None]:
                 with contextlib.suppress(asyncio.CancelledError):
                     await refresher
         await http.close()
+
+
+def token_health(tokens: ZaloTokens) -> Callable[[], tuple[str, str | None]]:
+    """`/healthz` says when Zalo refused the refresh token (no Zalo message can go until an admin acts)."""
+
+    def check() -> tuple[str, str | None]:
+        if tokens.dead is None:
+            return "zalo", None
+        return "zalo", (
+            f"the Zalo refresh token was refused ({tokens.dead}): an OA admin must use "
+            "“Kết nối lại Zalo OA” on the dashboard (/dashboard/zalo/connect)"
+        )
+
+    return check
 
 
 async def keep_token_fresh(tokens: ZaloTokens, stop: asyncio.Event, interval: float = 1800.0) -> None:

@@ -10,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot import keys
+from bot.channels.base import Limits
 from bot.pipeline import Pipeline, split_reply, split_text
 from bot.runtime import open_app
 from bot.settings import Settings
@@ -80,11 +81,13 @@ async def test_menu_buttons_all_lead_to_an_answer(pipeline: Pipeline) -> None:
             assert "không còn hiệu lực" not in answer.text and "chưa tìm thấy" not in answer.text
 
 
-def test_outgoing_rows_have_one_key_per_message_and_respect_channel_limits() -> None:
+async def test_outgoing_rows_have_one_key_per_message_and_respect_channel_limits(pipeline: Pipeline) -> None:
     incoming = IncomingMessage(channel="zalo", chat_id="u1", user_id="u1")
     long = Reply.with_buttons("Đoạn một.\n\n" + "câu dài. " * 400, [Button("A", "a")])
     relay = Reply(text="cho cán bộ", to=("telegram", "-100"), kind="handoff")
-    rows = Pipeline.outgoing(incoming, [long, relay], "reply:7", contact_id=3)
+    limits = {"zalo": Limits(2000, 5), "telegram": Limits(4096, None)}
+    shaped = Pipeline(pipeline.ctx, MINE, lambda channel: limits.get(channel, Limits()))
+    rows = shaped.outgoing(incoming, [long, relay], "reply:7", contact_id=3)
     assert [r.idempotency_key for r in rows] == ["reply:7:0", "reply:7:1", "reply:7:2"]
     assert [(r.channel, r.recipient) for r in rows] == [("zalo", "u1"), ("zalo", "u1"), ("telegram", "-100")]
     assert all(len(r.payload["text"]) <= 2000 for r in rows[:2])

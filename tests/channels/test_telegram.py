@@ -262,3 +262,45 @@ async def test_a_user_who_blocks_the_bot_is_marked(tg: Any, fake_telegram: FakeT
 
     await wait_until(blocked)
     assert len(fake_telegram.sent(42)) == 1  # nothing said to someone who left
+
+
+# --- rough edges a new user met (issue 18, item 14) -------------------------------------------------------
+
+
+async def test_an_edited_message_is_answered_as_the_new_question(tg: Any, fake_telegram: FakeTelegram) -> None:
+    first = telegram_message_update(1, 4201, "xin chao")
+    await post(tg, first)
+    await fake_telegram.wait_for(lambda: len(fake_telegram.sent(4201)) == 1)
+    edited = {"update_id": 2, "edited_message": {**first["message"], "text": "lệ phí lý lịch tư pháp", "edit_date": 1}}
+    assert (await post(tg, edited)).status == 200
+    await fake_telegram.wait_for(lambda: len(fake_telegram.sent(4201)) >= 2)
+    assert "200.000 đồng" in "\n".join(fake_telegram.texts(4201)[1:])
+
+
+async def test_a_sticker_is_not_thanked_as_a_file(tg: Any, fake_telegram: FakeTelegram) -> None:
+    sticker = {
+        "file_id": "CAAC",
+        "file_unique_id": "u",
+        "type": "regular",
+        "width": 512,
+        "height": 512,
+        "is_animated": False,
+        "is_video": False,
+        "emoji": "👍",
+    }
+    await post(tg, telegram_message_update(1, 4202, None, extra={"sticker": sticker}))
+    await fake_telegram.wait_for(lambda: len(fake_telegram.sent(4202)) == 1)
+    [text] = fake_telegram.texts(4202)
+    assert "tệp" not in text and "Ông/Bà cần hỏi gì" in text
+
+
+async def test_start_addressed_to_the_bot_in_a_group_is_answered(tg: Any, fake_telegram: FakeTelegram) -> None:
+    await post(tg, telegram_message_update(1, -100777, "/start@motcua_bot", user_id=55, chat_type="supergroup"))
+    await fake_telegram.wait_for(lambda: len(fake_telegram.sent(-100777)) == 1)
+    [text] = fake_telegram.texts(-100777)
+    assert "https://t.me/motcua_bot" in text and "nhắn riêng" in text
+    # Addressed to another bot: not for us, nothing said.
+    await post(tg, telegram_message_update(2, -100777, "/start@other_bot", user_id=55, chat_type="supergroup"))
+    await post(tg, telegram_message_update(3, 4203, "xin chào"))
+    await fake_telegram.wait_for(lambda: len(fake_telegram.sent(4203)) == 1)
+    assert len(fake_telegram.sent(-100777)) == 1

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 
+from bot import keys
 from bot.app import create_app
 from bot.channels.zalo import ZALO, verify_signature, zalo_signature
 from bot.settings import Settings
+from handlers.base import IncomingMessage
+from handlers.faq import handle_faq
 from storage.models import InboxUpdate
 from tests.channels.support import FAST, contact, count, inbox_rows
 from tests.fakes import FakeZalo, sign_zalo_event, zalo_event
@@ -95,11 +99,77 @@ def test_signature_check_without_secrets_accepts_nothing(make_settings: Callable
     assert verify_signature(settings, raw, "1", "mac=" + zalo_signature(APP_ID, raw, "1", "")) is None
 
 
-async def test_malformed_json_is_400_never_500(zl: Any) -> None:
-    for body in (b"{oops", b"", b"[]"):
-        response = await zl.post("/webhooks/zalo", data=body, headers={"X-ZEvent-Signature": "mac=00"})
+def signed_raw(body: bytes, timestamp: str, secret: str = OA_SECRET) -> dict[str, str]:
+    """Headers that sign arbitrary bytes (timestamp in X-ZEvent-Timestamp)."""
+    mac = zalo_signature(APP_ID, body, timestamp, secret)
+    return {"X-ZEvent-Signature": f"mac={mac}", "X-ZEvent-Timestamp": timestamp}
+
+
+def now_ms(offset_seconds: float = 0) -> str:
+    return str(int((time.time() + offset_seconds) * 1000))
+
+
+async def test_malformed_json_is_400_never_500_once_signed(zl: Any) -> None:
+    for body in (b"{oops", b"", b"[]", b"[" * 3000 + b"]" * 3000):
+        response = await zl.post("/webhooks/zalo", data=body, headers=signed_raw(body, now_ms()))
         assert response.status == 400
         assert (await response.json())["error"]["code"] in ("invalid_json", "invalid_event")
+
+
+async def test_unsigned_bodies_are_refused_before_parsing(zl: Any) -> None:
+    """3 KB of nested brackets without a valid signature: 401, never parsed (it was a 500 RecursionError)."""
+    for body in (b"{oops", b"[" * 1500 + b"]" * 1500, b'{"timestamp": "1", ' * 200):
+        response = await zl.post("/webhooks/zalo", data=body, headers={"X-ZEvent-Signature": "mac=00"})
+        assert response.status == 401
+
+
+@pytest.mark.parametrize(
+    ("offset", "status"),
+    [
+        pytest.param(-400 * 86400, 400, id="400-days-old"),
+        pytest.param(-86400 - 60, 400, id="just-over-a-day-old"),
+        pytest.param(30 * 86400, 400, id="30-days-ahead"),
+        pytest.param(-3600, 200, id="an-hour-old"),
+        pytest.param(60, 200, id="a-minute-ahead"),
+    ],
+)
+async def test_signed_events_must_be_recent(zl: Any, offset: float, status: int) -> None:
+    event = zalo_event("user_send_text", "u-age", text="xin chào", msg_id=f"m-age-{offset}")
+    event["timestamp"] = now_ms(offset)
+    response = await post(zl, event)
+    assert response.status == status
+    if status == 400:
+        assert (await response.json())["error"]["code"] == "stale_event"
+
+
+async def test_max_age_is_a_setting(
+    aiohttp_client: Any, make_settings: Callable[..., Settings], fake_zalo: FakeZalo
+) -> None:
+    settings = make_settings(**fake_zalo.settings(), **FAST, zalo_webhook_max_age_seconds=60)
+    client = await aiohttp_client(create_app(settings))
+    event = zalo_event("user_send_text", "u-age", text="xin chào", msg_id="m-age")
+    event["timestamp"] = now_ms(-120)
+    assert (await post(client, event)).status == 400
+
+
+async def test_timestamp_from_the_header_or_the_body_and_logged(zl: Any, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="bot.channels.zalo")
+    # Signed over the header's timestamp (the body has none).
+    body = json.dumps(
+        {
+            "app_id": APP_ID,
+            "event_name": "user_send_text",
+            "sender": {"id": "u-h"},
+            "message": {"text": "chào", "msg_id": "m-h"},
+        }
+    ).encode()
+    response = await zl.post("/webhooks/zalo", data=body, headers=signed_raw(body, now_ms()))
+    assert response.status == 200
+    assert any("timestamp from the header" in r.getMessage() for r in caplog.records)
+    # Signed over the body's timestamp, no header.
+    response = await post(zl, zalo_event("user_send_text", "u-b", text="chào", msg_id="m-b"))
+    assert response.status == 200
+    assert any("timestamp from the body" in r.getMessage() for r in caplog.records)
 
 
 async def test_zalo_not_configured_is_404(client: Any) -> None:
@@ -130,13 +200,14 @@ async def test_a_redelivered_event_is_acknowledged_and_answered_once(zl: Any, fa
 
 
 async def test_events_without_msg_id_dedup_on_event_timestamp_and_sender(zl: Any) -> None:
-    follow = zalo_event("follow", "u2", timestamp=1700000000123)
+    at = int(time.time() * 1000)
+    follow = zalo_event("follow", "u2", timestamp=at)
     assert await (await post(zl, follow)).json() == {"ok": True}
     assert await (await post(zl, follow)).json() == {"ok": True, "duplicate": True}
-    other_time = zalo_event("follow", "u2", timestamp=1700000000999)
+    other_time = zalo_event("follow", "u2", timestamp=at + 876)
     assert await (await post(zl, other_time)).json() == {"ok": True}
     keys = sorted(r.update_key for r in await inbox_rows(zl.app))
-    assert keys == ["follow:1700000000123:u2", "follow:1700000000999:u2"]
+    assert keys == [f"follow:{at}:u2", f"follow:{at + 876}:u2"]
 
 
 async def test_events_the_bot_does_not_handle_are_acknowledged_not_stored(zl: Any) -> None:
@@ -163,6 +234,29 @@ async def test_a_question_is_answered_with_quick_reply_buttons(zl: Any, fake_zal
     await post(zl, zalo_event("user_send_text", "u1", text=label, msg_id="q2"))
     await fake_zalo.wait_for(lambda: len(fake_zalo.messages("u1")) == 2)
     assert "Thời hạn giải quyết" in fake_zalo.texts("u1")[1]
+
+
+async def test_buttons_beyond_five_are_behind_xem_them_never_dropped(zl: Any, fake_zalo: FakeZalo) -> None:
+    """An FAQ answer carries 8 aspect buttons; Zalo shows 5 (the fake refuses more): 4 + "Xem thêm"."""
+    question = IncomingMessage(channel="zalo", chat_id="u9", user_id="u9", text="le phi ly lich tu phap")
+    [answer] = await handle_faq(question, zl.app[keys.CONTEXT]) or []
+    given = [b.label for row in answer.buttons for b in row]
+    assert len(given) > 5
+    await post(zl, zalo_event("user_send_text", "u9", text="le phi ly lich tu phap", msg_id="x1"))
+    await fake_zalo.wait_for(lambda: len(fake_zalo.messages("u9")) == 1)
+    first = [b["title"] for b in fake_zalo.messages("u9")[0].params["message"]["attachment"]["payload"]["buttons"]]
+    assert len(first) == 5 and first[-1] == "Xem thêm"
+    await post(zl, zalo_event("user_send_text", "u9", text="Xem thêm", msg_id="x2"))
+    await fake_zalo.wait_for(lambda: len(fake_zalo.messages("u9")) == 2)
+    second = fake_zalo.messages("u9")[1].params["message"]
+    assert second["text"] == "Các lựa chọn khác:"
+    rest = [b["title"] for b in second["attachment"]["payload"]["buttons"]]
+    assert rest and not set(rest) & set(first[:-1])
+    assert first[:-1] + rest == given  # every button the handler gave, in its order
+    # A shown button still works.
+    await post(zl, zalo_event("user_send_text", "u9", text=rest[0], msg_id="x3"))
+    await fake_zalo.wait_for(lambda: len(fake_zalo.messages("u9")) == 3)
+    assert not [c for c in fake_zalo.calls if c.error is not None]
 
 
 async def test_follow_gets_the_welcome_and_keeps_the_ref_parameter(zl: Any, fake_zalo: FakeZalo) -> None:
@@ -212,3 +306,31 @@ async def test_unfollow_marks_the_contact_and_says_nothing(zl: Any, fake_zalo: F
 
     await wait_until(blocked)
     assert len(fake_zalo.messages("u6")) == 1
+
+
+async def test_request_user_info_then_a_shared_phone_asks_before_linking(zl: Any, fake_zalo: FakeZalo) -> None:
+    from storage.dossiers import NewDossier
+
+    async with zl.app[keys.SESSIONMAKER].begin() as session:
+        dossier = await zl.app[keys.DOSSIERS].create(
+            session,
+            NewDossier(
+                procedure_id="cap-phieu-ly-lich-tu-phap",
+                applicant_name="Trần Văn Bình",
+                applicant_phone="0912345678",
+                channel="direct",
+            ),
+            actor="test",
+        )
+    await post(zl, zalo_event("user_send_text", "u-info", text="nhận thông báo", msg_id="ri1"))
+    await fake_zalo.wait_for(lambda: len(fake_zalo.messages("u-info")) == 1)
+    payload = fake_zalo.messages("u-info")[0].params["message"]["attachment"]["payload"]
+    assert payload["template_type"] == "request_user_info" and "Chia sẻ" in payload["elements"][0]["subtitle"]
+    shared = zalo_event("user_submit_info", "u-info", extra={"info": {"name": "Trần Văn Bình", "phone": "84912345678"}})
+    await post(zl, shared)
+    await fake_zalo.wait_for(lambda: len(fake_zalo.messages("u-info")) == 2)
+    ask = fake_zalo.messages("u-info")[1].params["message"]
+    assert dossier.code in ask["text"] and "091****678" in ask["text"]
+    await post(zl, zalo_event("user_send_text", "u-info", text="Đồng ý", msg_id="ri2"))
+    await fake_zalo.wait_for(lambda: len(fake_zalo.messages("u-info")) == 3)
+    assert f"liên kết cuộc trò chuyện này với hồ sơ {dossier.code}" in fake_zalo.texts("u-info")[2]

@@ -35,6 +35,8 @@ class Replica:
 
 @pytest.fixture
 def zalo_settings(make_settings: Callable[..., Settings], fake_zalo: FakeZalo) -> Settings:
+    for user in ("u1", "u2"):  # the citizens wrote a minute ago: consultation messages may answer
+        fake_zalo.interacted(user)
     return make_settings(**fake_zalo.settings())
 
 
@@ -175,7 +177,15 @@ async def test_refresh_refused_is_a_retry_and_logs_no_secret(
 
 @pytest.mark.parametrize(
     ("error", "status"),
-    [(-213, "blocked"), (-230, "blocked"), (-244, "blocked"), (-32, "retry"), (-200, "retry"), (-201, "failed")],
+    [
+        (-213, "blocked"),
+        (-230, "reroute"),
+        (-232, "reroute"),
+        (-244, "blocked"),
+        (-32, "retry"),
+        (-200, "retry"),
+        (-201, "failed"),
+    ],
 )
 async def test_zalo_error_codes_map_to_outbox_outcomes(
     replicas: Callable[[int], list[Replica]], fake_zalo: FakeZalo, error: int, status: str

@@ -20,9 +20,10 @@ from handlers.handoff import handle_handoff
 from handlers.language import handle_language
 from handlers.notifications import create_notification_hook
 from handlers.rating import handle_rating
-from handlers.subscribe import handle_subscribe
+from handlers.subscribe import handle_phone_link, handle_subscribe
 from knowledge import KnowledgeBase, Matcher
 from storage.catalogue import sync_catalogue
+from storage.contacts import note_inbound, touch_contacts
 from storage.db import create_engine, create_sessionmaker
 from storage.dossiers import DossierService, NewDossier
 from storage.migrate import upgrade
@@ -39,6 +40,7 @@ JOURNEY_HANDLERS: list[Handler] = [
     handle_language,
     handle_handoff,
     handle_subscribe,
+    handle_phone_link,
     handle_rating,
     handle_dossier_lookup,
 ]
@@ -69,12 +71,19 @@ class Journey:
     handlers: list[Handler] = field(default_factory=lambda: list(JOURNEY_HANDLERS))
 
     async def send(self, msg: IncomingMessage) -> list[Reply] | None:
-        """The replies of the first handler that answers, None when no journey handler does."""
+        """The replies of the first handler that answers, None when no journey handler does.
+
+        Like the inbox, a private chat's message refreshes its contact and opens the reply window."""
+        replies: list[Reply] | None = None
         for handler in self.handlers:
             replies = await handler(msg, self.ctx)
             if replies is not None:
-                return replies
-        return None
+                break
+        if msg.chat_type == "private" and msg.kind != "unfollow":
+            async with self.ctx.sessionmaker.begin() as session:
+                ids = await touch_contacts(session, [(msg.channel, msg.chat_id, msg.user_id, msg.language)])
+                await note_inbound(session, ids[(msg.channel, msg.chat_id)], self.clock(), msg.message_id)
+        return replies
 
     async def say(self, text: str = "", *, chat: str = "100", channel: str = "telegram", **fields: Any) -> list[Reply]:
         """Send a message and require that a journey handler answers it."""
@@ -200,6 +209,6 @@ def texts(replies: list[Reply] | None) -> str:
 
 
 # The loopback fakes of the platforms, for the end-to-end journeys.
-from tests.fakes.fixtures import fake_telegram, fake_zalo  # noqa: E402
+from tests.fakes.fixtures import fake_sms, fake_telegram, fake_zalo  # noqa: E402
 
-__all__ = ["fake_telegram", "fake_zalo"]
+__all__ = ["fake_sms", "fake_telegram", "fake_zalo"]

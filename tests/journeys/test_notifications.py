@@ -184,8 +184,8 @@ async def test_without_zns_configured_the_message_is_recorded_undeliverable(jour
     await journey.new_dossier()
     (row,) = await journey.outbox("receipt")
     assert row.status == UNDELIVERABLE
-    assert row.channel == "zns"
-    assert "ZNS_TEMPLATE_RECEIPT" in (row.last_error or "")
+    assert row.channel == "none"  # recorded, never sent, with every reason on the way
+    assert "no linked chat" in (row.last_error or "") and "ZNS_TEMPLATE_RECEIPT" in (row.last_error or "")
     assert "PHIẾU BIÊN NHẬN ĐIỆN TỬ" in row.payload["text"]
 
 

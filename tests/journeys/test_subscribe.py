@@ -93,3 +93,44 @@ async def test_tokens_are_random_hashed_and_for_one_dossier(journey: Journey) ->
             assert token not in row.token_hash
             found = await resolve_token(session, token, now=journey.clock())
             assert found.dossier is not None and found.dossier.id == first.id != second.id
+
+
+# --- linking by a phone the platform vouches for ----------------------------------------------------------
+
+
+async def test_a_zalo_chat_asks_for_the_phone_with_request_user_info(journey: Journey) -> None:
+    [reply] = await journey.say("nhận thông báo", chat="zp1", channel="zalo")
+    assert reply.meta.get("request_user_info") is True
+    assert "Chia sẻ" in reply.text and "Ông/Bà" in reply.text
+
+
+async def test_a_shared_phone_links_the_open_dossiers_after_the_citizen_agrees(
+    journey: Journey, caplog: pytest.LogCaptureFixture
+) -> None:
+    first = await journey.new_dossier()
+    second = await journey.new_dossier()
+    await journey.new_dossier(applicant_phone="0987654321")  # someone else's
+    caplog.set_level("INFO")
+    [ask] = await journey.say(chat="zp2", channel="zalo", kind="contact", phone="84912345678")
+    assert "091****678" in ask.text and first.code in ask.text and second.code in ask.text
+    assert [b.label for row in ask.buttons for b in row] == ["Đồng ý", "Không"]
+    async with journey.ctx.sessionmaker() as session:
+        assert await linked_contacts(session, first.id) == []  # nothing linked before the citizen agrees
+    [done] = await journey.press("phone-link:yes", chat="zp2", channel="zalo")
+    assert first.code in done.text and second.code in done.text
+    async with journey.ctx.sessionmaker() as session:
+        for dossier in (first, second):
+            assert [c.chat_id for c in await linked_contacts(session, dossier.id)] == ["zp2"]
+    assert "0912345678" not in caplog.text and "84912345678" not in caplog.text
+    # Pressed again later: the request is used up.
+    [again] = await journey.press("phone-link:yes", chat="zp2", channel="zalo")
+    assert "hết hạn" in again.text
+
+
+async def test_declining_links_nothing(journey: Journey) -> None:
+    dossier = await journey.new_dossier()
+    await journey.say(chat="zp3", channel="zalo", kind="contact", phone="0912345678")
+    [reply] = await journey.press("phone-link:no", chat="zp3", channel="zalo")
+    assert "chưa liên kết" in reply.text
+    async with journey.ctx.sessionmaker() as session:
+        assert await linked_contacts(session, dossier.id) == []

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from bot import keys
 from bot.scheduler import add_housekeeping_task
-from storage.contacts import link_contact, mark_blocked, upsert_contact
+from storage.contacts import link_contact, mark_blocked, note_inbound, upsert_contact
 from storage.models import Dossier, InboxUpdate, OutboxMessage, SubscriptionToken
 from storage.outbox import OutgoingMessage, enqueue
 from storage.reminders import uncollected_threshold
@@ -18,10 +18,19 @@ from tests.scheduler.conftest import StartApp
 from tests.scheduler.support import FakeClock, add_dossier, closing, local, outbox, pick_catalogue, runner_of
 
 
-async def link(app: web.Application, dossier: Dossier, channel: str, chat_id: str, language: str = "vi") -> int:
+async def link(
+    app: web.Application,
+    dossier: Dossier,
+    channel: str,
+    chat_id: str,
+    language: str = "vi",
+    wrote: datetime | None = None,
+) -> int:
     async with app[keys.SESSIONMAKER].begin() as session:
         contact = await upsert_contact(session, channel, chat_id, chat_id, language)
         await link_contact(session, contact, dossier, "token")
+        if wrote is not None:  # the citizen's last message (Zalo's consultation window starts there)
+            await note_inbound(session, contact.id, wrote, f"m-{chat_id}")
         return contact.id
 
 
@@ -59,7 +68,7 @@ async def test_each_reminder_once_on_its_day(start_app: StartApp, clock: FakeClo
     chat = await link(app, tomorrow, "telegram", "1001")
     for dossier in (ready_too, uncollected, posted, supplement):
         await link(app, dossier, "telegram", "1001")
-    english = await link(app, uncollected, "zalo", "2002", language="en")
+    english = await link(app, uncollected, "zalo", "2002", language="en", wrote=local("2026-11-22T20:00"))
     await link(app, supplement, "zalo", "3003")
     async with app[keys.SESSIONMAKER].begin() as session:
         await mark_blocked(session, "zalo", "3003", "user blocked the OA")
@@ -82,7 +91,7 @@ async def test_each_reminder_once_on_its_day(start_app: StartApp, clock: FakeClo
     assert {row.next_attempt_at for row in rows.values()} == {local("2026-11-23T07:00")}
     vi = rows[f"reminder:uncollected:{uncollected.id}:{chat}"].payload["text"]
     assert vi.startswith(f"Kết quả hồ sơ {uncollected.code} (")
-    assert "đã có từ Thứ Tư, 18/11/2026 nhưng bạn chưa đến nhận" in vi
+    assert "đã có từ Thứ Tư, 18/11/2026 nhưng Ông/Bà chưa đến nhận" in vi
     en = rows[f"reminder:uncollected:{uncollected.id}:{english}"].payload["text"]
     assert "has been ready since Wednesday, 18/11/2026" in en
     assert rows[f"reminder:uncollected:{uncollected.id}:{english}"].channel == "zalo"
@@ -131,9 +140,11 @@ async def test_without_a_linked_chat_the_reminder_goes_by_zns_when_configured(
     clock.set("2026-11-24T09:00:01")
     result = await runner_of(app).fire("citizen-reminders")
     assert result.status == "ok"
-    assert "1 dossier(s) without a linked chat or ZNS" in result.detail
+    assert "1 reminder(s) undeliverable" in result.detail
     rows = await reminders(app)
-    assert list(rows) == [f"reminder:due_tomorrow:{by_phone.id}:zns"]
+    assert [key for key, row in rows.items() if row.status != "undeliverable"] == [
+        f"reminder:due_tomorrow:{by_phone.id}:zns"
+    ]
     row = rows[f"reminder:due_tomorrow:{by_phone.id}:zns"]
     assert row.channel == "zns" and row.recipient == "84912345678"
     assert row.payload["zns"]["template_id"] == "tpl-reminder"
@@ -147,8 +158,9 @@ async def test_without_zns_an_unlinked_dossier_is_counted_not_queued(start_app: 
     await add_dossier(app, cat.first_procedure, closing("2026-11-25"))
     clock.set("2026-11-24T09:00:01")
     result = await runner_of(app).fire("citizen-reminders")
-    assert "1 due tomorrow" in result.detail and "1 dossier(s) without a linked chat or ZNS" in result.detail
-    assert await reminders(app) == {}
+    assert "1 due tomorrow" in result.detail and "1 reminder(s) undeliverable" in result.detail
+    [row] = (await reminders(app)).values()  # recorded with the reason, never sent
+    assert row.status == "undeliverable" and "ZNS_TEMPLATE_REMINDER" in (row.last_error or "")
 
 
 async def test_the_uncollected_threshold_counts_working_days(start_app: StartApp) -> None:
@@ -299,3 +311,30 @@ async def test_a_refused_zalo_refresh_fails_the_run_for_a_person_to_see(
     assert result.status == "failed"
     assert "refresh_zalo_token: ZaloAuthError" in result.detail
     assert "deleted 0 expired subscription token(s)" in result.detail
+
+
+async def test_webhook_dedup_rows_outlive_the_oldest_event_a_webhook_accepts(
+    start_app: StartApp, clock: FakeClock
+) -> None:
+    """With events accepted up to 10 days old, an inbox row (the replay guard) of 5 days must not be pruned."""
+    app = await start_app(retention_days=1, zalo_webhook_max_age_seconds=10 * 86400)
+    clock.set("2026-11-23T10:00")
+    now = clock()
+    async with app[keys.SESSIONMAKER].begin() as session:
+        for key, age in (("five-days", 5), ("twelve-days", 12)):
+            moment = now - timedelta(days=age)
+            session.add(
+                InboxUpdate(
+                    channel="zalo",
+                    update_key=key,
+                    payload={},
+                    status="done",
+                    available_at=moment,
+                    received_at=moment,
+                    processed_at=moment,
+                )
+            )
+    result = await runner_of(app).run("housekeeping", force=True)
+    assert result.status == "ok" and "older than 11 days" in result.detail
+    async with app[keys.SESSIONMAKER]() as session:
+        assert list((await session.execute(select(InboxUpdate.update_key))).scalars()) == ["five-days"]
