@@ -275,4 +275,53 @@ def choose_aspect(hits: list[CueHit]) -> str:
     return best if scores.get(best, 0.0) >= _MIN_STRENGTH else "overview"
 
 
-__all__ = ["ASPECTS", "CueHit", "choose_aspect", "find_cues"]
+# Words that make a sentence a question wherever they stand (accented), their spellings without diacritics
+# where those are no other common word, and folded word pairs that ask ("bao lâu", "thì sao", "ở đâu").
+_ASKING_ANYWHERE = frozenset({"gì", "nào", "đâu", "mấy", "chăng", "hả", "hở"})
+_ASKING_FOLDED = frozenset({"gi", "ntn"})
+_ASKING_PAIRS = frozenset(
+    {
+        ("bao", "nhieu"),
+        ("bao", "lau"),
+        ("bao", "gio"),
+        ("thi", "sao"),
+        ("tai", "sao"),
+        ("vi", "sao"),
+        ("ra", "sao"),
+        ("lam", "sao"),
+        ("the", "nao"),
+        ("nhu", "nao"),
+        ("o", "dau"),
+        ("di", "dau"),
+        ("cho", "nao"),
+        ("khi", "nao"),
+        ("la", "gi"),
+    }
+)
+# ... and words that ask only at the end of a sentence ("có được cấp lại không", "đã làm chưa").
+_ASKING_FINAL = frozenset({"không", "khong", "chưa", "chua", "hông", "hong", "hem", "nhỉ", "nhi"})
+_TAIL_FILLERS = frozenset({"ạ", "a", "à", "vậy", "vay", "nhé", "nhe", "nha", "ơi", "oi", "thế", "hả", "ha", "admin"})
+_MIN_ASKING_CUE = 2.0
+
+
+def is_asking(raw: str, accented: tuple[str, ...], folded: tuple[str, ...]) -> bool:
+    """Whether a sentence asks something: a final "?", a question word, a clear aspect cue ("lệ phí bao
+    nhiêu", "cần mang gì"), or a yes/no question's final "không" / "chưa"."""
+    if raw.rstrip().endswith("?"):
+        return True
+    if not accented:
+        return False
+    end = len(accented)
+    while end > 1 and accented[end - 1] in _TAIL_FILLERS:
+        end -= 1
+    if accented[end - 1] in _ASKING_FINAL:
+        return True
+    for position, (word, plain) in enumerate(zip(accented[:end], folded[:end], strict=True)):
+        if word in _ASKING_ANYWHERE or (word == plain and plain in _ASKING_FOLDED):
+            return True
+        if position + 1 < end and (plain, folded[position + 1]) in _ASKING_PAIRS:
+            return True
+    return any(hit.strength >= _MIN_ASKING_CUE for hit in find_cues(accented, folded))
+
+
+__all__ = ["ASPECTS", "CueHit", "choose_aspect", "find_cues", "is_asking"]

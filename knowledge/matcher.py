@@ -19,15 +19,24 @@ import math
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
-from operator import itemgetter
 from typing import Any, Literal
 
 from rapidfuzz import fuzz, process
 
-from knowledge.aspects import ASPECTS, CueHit, choose_aspect, find_cues
+from knowledge.aspects import ASPECTS, CueHit, choose_aspect, find_cues, is_asking
+from knowledge.conversation import Conversation, Pending
+from knowledge.families import Families, Family, Phrase, has_any, load_families
 from knowledge.loader import KnowledgeBase
 from knowledge.models import CentreInfo, GeneralEntry, Procedure
-from knowledge.normalize import ABBREVIATION_KEYS, STOPWORDS, Normalized, fold, normalize, token_weight
+from knowledge.normalize import (
+    ABBREVIATION_KEYS,
+    STOPWORDS,
+    Normalized,
+    fold,
+    normalize,
+    split_sentences,
+    token_weight,
+)
 from knowledge.render import (
     ASPECT_LABELS,
     BUTTON_HOTLINE,
@@ -93,6 +102,65 @@ _NOT_GENERAL_ASPECTS = frozenset({"overview", "conditions"})
 # An answer names a procedure: at least this share of one of its names must be in the question.
 MIN_NAME_COVERAGE = 0.6
 
+# Long messages: a story, then the question. Words of the sentences that do not ask weigh this much for
+# finding the procedure (and this much when they cover an entry's name: a story often names it).
+W_STORY = 0.4
+W_STORY_NAME = 0.85
+MAX_QUESTION_CHARS = 1500
+# A word the knowledge base says rules an entry out ("nước ngoài" for the domestic marriage) costs this much.
+RULED_OUT_SHIFT = 0.3
+# Siblings within this window of the best are decided by the family's knowledge (default, features, question).
+FAMILY_WINDOW = 0.2
+FAMILY_MIN_COVERAGE = 0.5
+
+# Words of a follow-up that name nothing ("còn lệ phí thì sao?", "vậy thủ tục đó nộp ở đâu").
+_FOLLOW_WORDS = frozenset(
+    [
+        "còn",
+        "thế",
+        "vậy",
+        "thì",
+        "sao",
+        "nó",
+        "đó",
+        "này",
+        "ấy",
+        "kia",
+        "cái",
+        "việc",
+        "thủ",
+        "tục",
+        "nữa",
+        "luôn",
+        "trường",
+        "hợp",
+        "nếu",
+        "làm",
+    ]
+)
+_FOLLOW_FOLDED = frozenset(
+    [
+        "the",
+        "vay",
+        "thi",
+        "sao",
+        "no",
+        "do",
+        "nay",
+        "ay",
+        "kia",
+        "cai",
+        "viec",
+        "thu",
+        "tuc",
+        "nua",
+        "luon",
+        "truong",
+        "hop",
+        "neu",
+    ]
+)
+
 # Folded content words of a greeting or a thank-you with nothing else in it.
 _GREETING_WORDS = frozenset({"chao", "buoi", "sang", "trua", "chieu", "toi", "ca", "nha", "shop", "bot"})
 _THANKS_WORDS = frozenset({"cam", "on", "nhieu", "rat"})
@@ -128,6 +196,8 @@ class Answer:
     buttons: list[tuple[str, str]] = field(default_factory=list)
     department: str | None = None
     greeting: bool = False
+    # the conversation after this answer (what a follow-up continues from); None clears it
+    context: Conversation | None = None
 
     @property
     def procedure(self) -> Procedure | None:
@@ -182,6 +252,12 @@ class _Query:
     content_terms_with_cues: frozenset[str]
     positions: dict[str, int]  # folded word -> its first position in the question
     ages: tuple[int, ...] = ()  # ages the question speaks of ("10 tuổi", "sơ sinh" = 0)
+    cue_positions: frozenset[int] = frozenset()  # every word of an aspect cue, asking sentence or not
+
+
+def _by_score_then_index(item: tuple[int, float]) -> tuple[float, int]:
+    """Order of (entry index, raw score) pairs: best score first, ties by the entry's place."""
+    return (round(item[1], 9), -item[0])
 
 
 def _entry_texts(entry: Entry) -> list[tuple[str, float, bool]]:
@@ -278,9 +354,12 @@ def _terms(tokens: list[str]) -> set[str]:
 class Matcher:
     """Answers citizens' questions from a knowledge base; build once, then call `ask` (pure, no I/O)."""
 
-    def __init__(self, kb: KnowledgeBase, centre: CentreInfo | None = None) -> None:
+    def __init__(self, kb: KnowledgeBase, centre: CentreInfo | None = None, families: Families | None = None) -> None:
         self.kb = kb
         self.centre = centre or CentreInfo()
+        # sibling knowledge: given, else the knowledge base's own families.yaml (none without one)
+        known = {procedure.id for procedure in kb.procedures}
+        self.families = (families if families is not None else load_families(kb)).restricted_to(known)
         self.entries: list[Entry] = [*kb.procedures, *kb.general]
         self._by_id: dict[str, Entry] = {entry.id: entry for entry in self.entries}
         self._position: dict[str, int] = {entry.id: index for index, entry in enumerate(self.entries)}
@@ -358,7 +437,8 @@ class Matcher:
             [
                 _Name(
                     tuple((f, "=" + a, self._idf.get(f, 0.0)) for f, a in pairs),
-                    sum(self._idf.get(f, 0.0) for f in {f for f, _ in pairs}),
+                    # summed in a fixed order: a set's order follows the hash seed, and so would the last bits
+                    math.fsum(self._idf.get(f, 0.0) for f in sorted({f for f, _ in pairs})),
                     text,
                     frozenset(f for f, _ in pairs),
                 )
@@ -366,15 +446,33 @@ class Matcher:
             ]
             for names in raw_names
         ]
+        # sibling knowledge by entry index
+        self._family: list[Family | None] = [
+            self.families.family_of(entry.id) if isinstance(entry, Procedure) else None for entry in self.entries
+        ]
+        self._ruled: list[tuple[Phrase, ...]] = [self.families.ruled_out_words(entry.id) for entry in self.entries]
 
     # --- public API ------------------------------------------------------------------------------
 
-    def ask(self, question: str) -> Answer:
-        """Answer one free-text question."""
+    def ask(self, question: str, context: Conversation | None = None) -> Answer:
+        """Answer one free-text question; with the conversation's `context`, a follow-up ("còn lệ phí thì
+        sao?", "thế còn cho con tôi 10 tuổi?", "người việt" to a question asked) continues from it.
+        `Answer.context` is the conversation afterwards."""
         query = self._prepare(question)
         greeting = self._greeting(query.normalized)
         if greeting is not None:
-            return Answer(question, "fallback", render_greeting(self.centre, thanks=greeting), greeting=True)
+            text = render_greeting(self.centre, thanks=greeting)
+            return Answer(question, "fallback", text, greeting=True, context=context)
+        if context is not None:
+            followed = self._follow_up(question, query, context)
+            if followed is not None:
+                return followed
+        answer = self._decide(question, query)
+        answer.context = self._context_after(answer, context)
+        return answer
+
+    def _decide(self, question: str, query: _Query) -> Answer:
+        """The answer to a message on its own."""
         if not query.content_terms and query.unknown_mass == 0.0 and query.cues:
             # Only an aspect ("lệ phí bao nhiêu?") without a procedure: ask which one.
             return self._fallback(question, query.aspect, [], need_procedure=True)
@@ -397,8 +495,220 @@ class Matcher:
         if confident:
             aspect = self._aspect_for(query, top.entry)
             return self._answer(question, top.entry, aspect, ranked[:3], query)
+        choice = self._family_choice(query, ranked)
+        if isinstance(choice, Procedure):
+            ordered = [c for c in ranked if c.entry is choice] + [c for c in ranked if c.entry is not choice]
+            return self._answer(question, choice, self._aspect_for(query, choice), ordered[:3], query)
+        if choice is not None:
+            family, options = choice
+            return self._ask_family(question, query.aspect, family, options, ranked)
         shortlist = [c for c in ranked[:3] if c.score >= max(CLARIFY_THRESHOLD, top.score - 0.2)]
         return self._clarify(question, query.aspect, shortlist)
+
+    # --- siblings --------------------------------------------------------------------------------
+
+    def _features(self, query: _Query, family: Family) -> tuple[set[str], set[str]]:
+        """Members of a family the question rules out, and members whose features it names (words of the
+        family's options, an age inside the member's range)."""
+        ruled: set[str] = set()
+        marked: set[str] = set()
+        for option in family.options:
+            index = self._position.get(option.procedure_id)
+            if index is None:
+                continue
+            ages = self._ages[index]
+            if has_any(query.normalized, self._ruled[index]):
+                ruled.add(option.procedure_id)
+            elif query.ages and ages is not None:
+                fits = any(ages[0] <= age < ages[1] for age in query.ages)
+                (marked if fits else ruled).add(option.procedure_id)
+            elif has_any(query.normalized, option.words):
+                marked.add(option.procedure_id)
+        return ruled, marked - ruled
+
+    def _family_choice(self, query: _Query, ranked: list[Candidate]) -> Procedure | tuple[Family, list[str]] | None:
+        """Between siblings: the member the question's features select, else the family's ordinary case,
+        else the family's one question (with the members still possible). None when the best candidates
+        are not one family's."""
+        top = ranked[0]
+        family = self._family[self._position[top.id]]
+        if family is None or top.name_coverage < FAMILY_MIN_COVERAGE:
+            return None
+        for candidate in ranked[1:]:
+            if candidate.score < top.score - ANSWER_MARGIN:
+                break
+            if self._family[self._position[candidate.id]] is not family:
+                return None  # as close as a sibling, but of something else: the list decides
+        ruled, marked = self._features(query, family)
+        members = [m for m in family.members if m in self._by_id]
+        alive = [m for m in members if m not in ruled]
+        scores = {c.id: c.score for c in ranked}
+        if len(marked) == 1:
+            return self._procedure(next(iter(marked)))
+        if marked:
+            best = sorted(marked, key=lambda m: (-scores.get(m, 0.0), members.index(m)))
+            if scores.get(best[0], 0.0) - scores.get(best[1], 0.0) >= ANSWER_MARGIN:
+                return self._procedure(best[0])
+            return family, best
+        default = family.default if family.default in alive else None
+        if top.id in alive and top.id != default and top.score - scores.get(default or "", 0.0) >= NAMED_MARGIN:
+            return self._procedure(top.id)
+        if default is not None:
+            return self._procedure(default)
+        if len(alive) == 1:
+            return self._procedure(alive[0])
+        if not alive:
+            return None
+        return family, sorted(alive, key=lambda m: (-scores.get(m, 0.0), members.index(m)))
+
+    def _procedure(self, procedure_id: str) -> Procedure:
+        entry = self._by_id[procedure_id]
+        assert isinstance(entry, Procedure)
+        return entry
+
+    def _ask_family(
+        self, question: str, aspect: str, family: Family, options: list[str], ranked: list[Candidate]
+    ) -> Answer:
+        """The family's one question, its options as buttons (the list of titles is for when no question
+        separates the candidates)."""
+        button_aspect = aspect if aspect in ASPECTS else "overview"
+        buttons: list[tuple[str, str]] = []
+        for member in options:
+            option = family.option(member)
+            label = option.label if option is not None else button_label(self._by_id[member].title)
+            buttons.append((label, f"kb:{member}:{button_aspect}"))
+        buttons.append((BUTTON_HUMAN, "menu:human"))
+        scores = {c.id: c for c in ranked}
+        candidates = [scores.get(m) or Candidate(self._by_id[m], 0.0, 0.0) for m in options]
+        answer = Answer(question, "clarify", family.question, None, aspect, candidates[:3], buttons)
+        answer.context = Conversation(pending=Pending(tuple(options), button_aspect, family.id))
+        return answer
+
+    # --- conversation ----------------------------------------------------------------------------
+
+    def _context_after(self, answer: Answer, before: Conversation | None) -> Conversation | None:
+        """What a follow-up continues from after `answer`: the procedure answered, the question asked; a
+        general entry leaves the conversation as it was; a message out of scope ends it."""
+        if answer.context is not None:
+            return answer.context
+        if answer.outcome == "answer":
+            if isinstance(answer.entry, Procedure):
+                return Conversation(answer.entry.id, answer.aspect)
+            return before
+        if answer.outcome == "clarify":
+            ids = tuple(c.id for c in answer.candidates)
+            return Conversation(pending=Pending(ids, answer.aspect if answer.aspect in ASPECTS else "overview"))
+        if answer.aspect is not None:  # asked for an aspect without naming the procedure
+            return before
+        return None
+
+    def _own_words(self, query: _Query) -> list[tuple[str, str]]:
+        """(accented, folded) words of the message that are neither particles, aspect cues nor the words
+        of a follow-up ("còn ... thì sao", "thủ tục đó")."""
+        words = []
+        for position, (accented, folded) in enumerate(
+            zip(query.normalized.accented, query.normalized.folded, strict=True)
+        ):
+            if position in query.cue_positions or token_weight(accented, folded) == 0.0:
+                continue
+            if accented in _FOLLOW_WORDS or (accented == folded and folded in _FOLLOW_FOLDED):
+                continue
+            if position == 0 and accented == folded == "con":  # "con le phi thi sao" is "còn"
+                continue
+            if folded.isdigit():
+                continue
+            words.append((accented, folded))
+        return words
+
+    def _follow_up(self, question: str, query: _Query, context: Conversation) -> Answer | None:
+        """The answer when the message continues the conversation; None when it stands on its own."""
+        asked = query.aspect if query.cues else None
+        if context.pending is not None:
+            picked = self._pick_pending(query, context.pending)
+            if picked is not None:
+                return self._continue(question, query, picked, asked or context.pending.aspect)
+        own = self._own_words(query)
+        current = self._by_id.get(context.procedure or "")
+        if not own and query.unknown_mass == 0.0:
+            if isinstance(current, Procedure):
+                return self._continue(question, query, current, asked or context.aspect or "overview")
+            if context.pending is not None and asked is not None:
+                # an aspect for the question still open: ask it again, for that aspect
+                return self._reask(question, context.pending, asked)
+            return None
+        if isinstance(current, Procedure):
+            family = self._family[self._position[current.id]]
+            if family is not None:
+                ruled, marked = self._features(query, family)
+                variant = next((m for m in family.members if m in marked), None)
+                if variant is None and current.id in ruled:
+                    alive = [m for m in family.members if m not in ruled and m in self._by_id]
+                    variant = alive[0] if len(alive) == 1 else None
+                if variant is not None and variant != current.id:
+                    alone = self._decide(question, query)
+                    if alone.outcome != "answer" or alone.entry is None or alone.entry.id == variant:
+                        return self._continue(question, query, self._procedure(variant), asked or context.aspect)
+        alone = self._decide(question, query)
+        if alone.outcome == "answer" or not isinstance(current, Procedure):
+            alone.context = self._context_after(alone, context)
+            return alone
+        if query.unknown_mass == 0.0 and all(self._mentions(current, folded) for _, folded in own):
+            # "thế còn cho con tôi thì sao": nothing new but words the procedure itself speaks of
+            return self._continue(question, query, current, asked or context.aspect)
+        alone.context = self._context_after(alone, context)
+        return alone
+
+    def _mentions(self, entry: Entry, folded: str) -> bool:
+        index = self._position[entry.id]
+        return any(item[0] == index for item in self._postings.get(folded, ()))
+
+    def _continue(self, question: str, query: _Query, entry: Entry, aspect: str | None) -> Answer:
+        """Answer `entry` for a follow-up, for the aspect asked (else the one asked before)."""
+        aspect = aspect if aspect in ASPECTS else "overview"
+        answer = self._answer(question, entry, aspect, [Candidate(entry, 1.0)], None)
+        answer.context = Conversation(entry.id, answer.aspect) if isinstance(entry, Procedure) else None
+        return answer
+
+    def _reask(self, question: str, pending: Pending, aspect: str) -> Answer:
+        entries = [self._by_id[i] for i in pending.ids if i in self._by_id]
+        candidates = [Candidate(entry, 0.0, 0.0) for entry in entries]
+        family = self.families.family(pending.family)
+        if family is not None:
+            return self._ask_family(question, aspect, family, [c.id for c in candidates], candidates)
+        answer = self._clarify(question, aspect, candidates)
+        answer.context = Conversation(pending=Pending(pending.ids, aspect))
+        return answer
+
+    def _pick_pending(self, query: _Query, pending: Pending) -> Entry | None:
+        """The entry a typed reply picks out of a clarifying question: an option's words ("người việt",
+        "dưới 14"), the words of one option's label ("mất" for "Cấp lại vì bị mất"), or the best of the
+        offered entries when the reply names it."""
+        offered = [i for i in pending.ids if i in self._by_id]
+        family = self.families.family(pending.family)
+        if family is not None:
+            ruled, marked = self._features(query, family)
+            marked &= set(offered)
+            if len(marked) == 1:
+                return self._by_id[next(iter(marked))]
+            own = {folded for _, folded in self._own_words(query)}
+            if own:
+                fitting = [
+                    option.procedure_id
+                    for option in family.options
+                    if option.procedure_id in offered
+                    and option.procedure_id not in ruled
+                    and own <= set(normalize(option.label).folded)
+                ]
+                if len(fitting) == 1:
+                    return self._by_id[fitting[0]]
+        ranked = [c for c in self._rank(query) if c.id in offered]
+        if (
+            ranked
+            and ranked[0].score >= CLARIFY_THRESHOLD * 0.8
+            and (len(ranked) == 1 or ranked[0].score - ranked[1].score >= ANSWER_MARGIN)
+        ):
+            return ranked[0].entry
+        return None
 
     def answer_aspect(self, entry_id: str, aspect: str) -> Answer:
         """The answer for a button press (payload `kb:<id>:<aspect>`); fallback when the id is unknown."""
@@ -436,10 +746,44 @@ class Matcher:
             accented.extend(chosen or (word,))
         return Normalized(tuple(accented), tuple(fold(word) for word in accented))
 
+    def _read(self, question: str) -> tuple[Normalized, list[float] | None, list[CueHit], list[CueHit]]:
+        """The message normalised, the weight of each word's sentence (None when every sentence counts
+        alike), every aspect cue, and the cues of the sentences that ask.
+
+        In a story followed by a question, the sentences that ask say what the citizen wants; the story's
+        nouns only help. With one sentence, or when every sentence asks, all words count alike."""
+        text = question[:MAX_QUESTION_CHARS]
+        parts = split_sentences(text)
+        if len(parts) <= 1:
+            whole = self._expand_initialisms(normalize(text))
+            found = find_cues(whole.accented, whole.folded)
+            return whole, None, found, found
+        norms = [self._expand_initialisms(normalize(part)) for part in parts]
+        asking = [is_asking(part, n.accented, n.folded) for part, n in zip(parts, norms, strict=True)]
+        story = any(asking) and not all(asking)
+        accented: list[str] = []
+        folded: list[str] = []
+        factors: list[float] = []
+        cues: list[CueHit] = []
+        asking_cues: list[CueHit] = []
+        for part, asks in zip(norms, asking, strict=True):
+            offset = len(accented)
+            hits = [
+                CueHit(hit.aspect, hit.strength, hit.start + offset, hit.end + offset)
+                for hit in find_cues(part.accented, part.folded)
+            ]
+            cues += hits
+            if asks:
+                asking_cues += hits
+            accented += part.accented
+            folded += part.folded
+            factors += [1.0 if asks or not story else W_STORY] * len(part.accented)
+        normalized = Normalized(tuple(accented), tuple(folded))
+        return normalized, factors if story else None, cues, asking_cues or cues
+
     def _prepare(self, question: str) -> _Query:
-        normalized = self._expand_initialisms(normalize(question[:500]))
-        cues = find_cues(normalized.accented, normalized.folded)
-        cue_positions = {position for hit in cues for position in range(hit.start, hit.end)}
+        normalized, factors, all_cues, cues = self._read(question)
+        cue_positions = {position for hit in all_cues for position in range(hit.start, hit.end)}
         # (term, weight, typed with diacritics that the knowledge base has) per useful word
         words: list[tuple[str, str, float, bool]] = []
         plains: list[float] = []
@@ -473,7 +817,10 @@ class Matcher:
             ):
                 weight = 1.0
             in_cue = position in cue_positions
-            plain = weight  # what the word weighs when it is part of an entry's name, cue or not
+            factor = 1.0 if factors is None else factors[position]
+            # what the word weighs when it is part of an entry's name, cue or not
+            plain = weight if factor == 1.0 else weight * W_STORY_NAME
+            weight *= factor
             if in_cue:
                 weight *= W_CUE
             if folded.isdigit():
@@ -530,6 +877,7 @@ class Matcher:
             content_terms_with_cues=frozenset(content_with_cues),
             positions=positions,
             ages=_ages(normalized.folded),
+            cue_positions=frozenset(cue_positions),
         )
 
     def _correct(self, token: str) -> str | None:
@@ -572,13 +920,13 @@ class Matcher:
             common = []
         if total <= 0.0 or not scores:
             return []
-        pool = heapq.nlargest(TOP_K * 3 if common else TOP_K, scores.items(), key=itemgetter(1))
+        pool = heapq.nlargest(TOP_K * 3 if common else TOP_K, scores.items(), key=_by_score_then_index)
         if common:
             pool = [
                 (index, raw + sum(mass * self._common[term].get(index, 0.0) for term, mass in common))
                 for index, raw in pool
             ]
-            pool = heapq.nlargest(TOP_K, pool, key=itemgetter(1))
+            pool = heapq.nlargest(TOP_K, pool, key=_by_score_then_index)
         ranked = []
         spans: list[tuple[int, int]] = []
         for index, raw in pool:
@@ -594,10 +942,13 @@ class Matcher:
                 # "con em 10 tuổi" fits "dưới 14 tuổi", not "từ đủ 14 tuổi trở lên"
                 fits = any(ages[0] <= age < ages[1] for age in query.ages)
                 score += AGE_SHIFT if fits else -AGE_SHIFT
+            if self._ruled[index] and has_any(query.normalized, self._ruled[index]):
+                score -= RULED_OUT_SHIFT  # "kết hôn với người Hàn Quốc" is not the domestic marriage
             ranked.append(Candidate(self.entries[index], min(1.0, score), name_coverage))
             spans.append(span)
         self._prefer_head(ranked, spans)
-        ranked.sort(key=lambda candidate: -candidate.score)
+        # a stable order: scores rounded past float noise, then the entry's place in the knowledge base
+        ranked.sort(key=lambda candidate: (-round(candidate.score, 9), self._position[candidate.id]))
         return ranked
 
     @staticmethod

@@ -376,6 +376,16 @@ def strip_fillers(tokens: tuple[str, ...]) -> tuple[str, ...]:
     return tokens[:end]
 
 
+# A sentence ends at ? or ! (even without a space after it: "...như thế nào?em cảm ơn"), at . ; : followed
+# by a space (not inside "1.000" or "TP.HCM"), and at a line break.
+_SENTENCE_BREAK = re.compile(r"(?<=[?!])\s*|(?<=[.;:…])\s+|[\r\n]+")
+
+
+def split_sentences(text: str) -> list[str]:
+    """The sentences of a message, in order, without empty ones."""
+    return [part.strip() for part in _SENTENCE_BREAK.split(text) if part and part.strip()]
+
+
 def slugify(text: str) -> str:
     """An id slug [a-z0-9-] from Vietnamese text: "Đăng ký kết hôn" → "dang-ky-ket-hon"."""
     folded = fold(unicodedata.normalize("NFC", text)).lower()
@@ -394,6 +404,7 @@ __all__ = [
     "fold",
     "normalize",
     "slugify",
+    "split_sentences",
     "strip_fillers",
     "token_weight",
     "tokenize",
