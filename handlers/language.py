@@ -1,4 +1,5 @@
-"""Vietnamese by default, English on request ("English", `/lang en`, the menu's language button)."""
+"""Vietnamese by default, English on request ("English", "English please", `/lang en`, the menu's language
+button) or when a citizen writes in English."""
 
 from __future__ import annotations
 
@@ -8,8 +9,49 @@ from handlers.base import Button, Context, IncomingMessage, Reply
 from handlers.cards import menu_buttons
 from handlers.common import command_text, contact_for, is_citizen_chat
 from handlers.messages import Lang, say
+from knowledge.normalize import is_english
 
 _ENGLISH = frozenset({"english", "/lang en", "/en", "/english", "in english", "tieng anh", "speak english"})
+# Words that may surround "english" in a request for English ("Can you speak English, please?").
+_REQUEST_WORDS = frozenset(
+    [
+        "english",
+        "please",
+        "pls",
+        "plz",
+        "can",
+        "could",
+        "you",
+        "speak",
+        "do",
+        "in",
+        "reply",
+        "answer",
+        "talk",
+        "write",
+        "i",
+        "we",
+        "need",
+        "want",
+        "an",
+        "is",
+        "there",
+        "version",
+        "use",
+        "switch",
+        "to",
+        "language",
+        "only",
+        "help",
+        "me",
+        "us",
+        "with",
+        "ok",
+        "hi",
+        "hello",
+        "sorry",
+    ]
+)
 _VIETNAMESE = frozenset({"tieng viet", "/lang vi", "/vi", "/tiengviet", "vietnamese", "in vietnamese"})
 
 
@@ -24,6 +66,9 @@ def requested_language(msg: IncomingMessage) -> Literal["en", "vi", "choose"] | 
     text = command_text(msg.text)
     if text in _ENGLISH:
         return "en"
+    words = text.split()
+    if "english" in words and set(words) <= _REQUEST_WORDS:
+        return "en"
     if text in _VIETNAMESE:
         return "vi"
     if text == "/lang":
@@ -37,6 +82,11 @@ async def handle_language(msg: IncomingMessage, ctx: Context) -> list[Reply] | N
         return None
     wanted = requested_language(msg)
     if wanted is None:
+        if msg.kind == "text" and is_english(msg.text):
+            # a question in English: the chat goes on in English, and the FAQ answers the question
+            async with ctx.sessionmaker.begin() as session:
+                contact = await contact_for(session, msg)
+                contact.language = "en"
         return None
     if wanted == "choose":
         return [
