@@ -394,6 +394,52 @@ _VIETNAMESE_SYLLABLE = re.compile(
     r"^(ngh|ng|nh|ch|gh|gi|kh|ph|qu|th|tr|[bcdghklmnpqrstvx])?[aeiouy]{1,3}(ng|nh|ch|[cmnpt])?$"
 )
 ENGLISH_MIN_WORDS = 2
+# Words no Vietnamese message has, one of which every English sentence has.
+_ENGLISH_FUNCTION_WORDS = frozenset(
+    [
+        "how",
+        "what",
+        "where",
+        "when",
+        "which",
+        "who",
+        "why",
+        "please",
+        "is",
+        "are",
+        "was",
+        "does",
+        "did",
+        "need",
+        "want",
+        "much",
+        "english",
+        "would",
+        "should",
+        "could",
+        "will",
+        "have",
+        "has",
+        "you",
+        "your",
+        "my",
+        "me",
+        "we",
+        "our",
+        "it",
+        "this",
+        "that",
+        "for",
+        "with",
+        "and",
+        "of",
+        "from",
+        "there",
+        "apply",
+        "register",
+        "get",
+    ]
+)
 ENGLISH_SHARE = 0.5
 
 # English words and phrases a question about a procedure is made of, in Vietnamese: enough for the matcher
@@ -495,7 +541,11 @@ def is_english(text: str) -> bool:
         for word in words
         if not _VIETNAMESE_SYLLABLE.match(word.replace("'", "")) and canonical_syllable(word) not in ABBREVIATION_KEYS
     ]
-    return len(foreign) >= ENGLISH_MIN_WORDS and len(foreign) >= ENGLISH_SHARE * len(words)
+    return (
+        len(foreign) >= ENGLISH_MIN_WORDS
+        and len(foreign) >= ENGLISH_SHARE * len(words)
+        and any(word in _ENGLISH_FUNCTION_WORDS for word in words)  # not a code or a string of letters
+    )
 
 
 def from_english(text: str) -> str:
