@@ -9,49 +9,9 @@ from handlers.base import Button, Context, IncomingMessage, Reply
 from handlers.cards import menu_buttons
 from handlers.common import command_text, contact_for, is_citizen_chat
 from handlers.messages import Lang, say
-from knowledge.normalize import is_english
+from knowledge.normalize import asks_for_english, is_english
 
 _ENGLISH = frozenset({"english", "/lang en", "/en", "/english", "in english", "tieng anh", "speak english"})
-# Words that may surround "english" in a request for English ("Can you speak English, please?").
-_REQUEST_WORDS = frozenset(
-    [
-        "english",
-        "please",
-        "pls",
-        "plz",
-        "can",
-        "could",
-        "you",
-        "speak",
-        "do",
-        "in",
-        "reply",
-        "answer",
-        "talk",
-        "write",
-        "i",
-        "we",
-        "need",
-        "want",
-        "an",
-        "is",
-        "there",
-        "version",
-        "use",
-        "switch",
-        "to",
-        "language",
-        "only",
-        "help",
-        "me",
-        "us",
-        "with",
-        "ok",
-        "hi",
-        "hello",
-        "sorry",
-    ]
-)
 _VIETNAMESE = frozenset({"tieng viet", "/lang vi", "/vi", "/tiengviet", "vietnamese", "in vietnamese"})
 
 
@@ -66,8 +26,7 @@ def requested_language(msg: IncomingMessage) -> Literal["en", "vi", "choose"] | 
     text = command_text(msg.text)
     if text in _ENGLISH:
         return "en"
-    words = text.split()
-    if "english" in words and set(words) <= _REQUEST_WORDS:
+    if asks_for_english(text):
         return "en"
     if text in _VIETNAMESE:
         return "vi"

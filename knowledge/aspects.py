@@ -324,4 +324,65 @@ def is_asking(raw: str, accented: tuple[str, ...], folded: tuple[str, ...]) -> b
     return any(hit.strength >= _MIN_ASKING_CUE for hit in find_cues(accented, folded))
 
 
-__all__ = ["ASPECTS", "CueHit", "choose_aspect", "find_cues", "is_asking"]
+# A yes/no question ("có được cấp lại không", "có phải xin giấy phép không") asks whether one may or must:
+# the conditions — unless it asks about a way of doing it ("nộp trực tuyến được không"): the steps.
+YES_NO_STRENGTH = 2.2
+_YES_NO_FINAL = frozenset({"không", "khong", "chưa", "chua", "hông", "hong", "hem"})
+_CHANNEL_WORDS = (
+    ("trực", "tuyến"),
+    ("qua", "mạng"),
+    ("tại", "nhà"),
+    ("ở", "nhà"),
+    ("bưu", "điện"),
+    ("bưu", "chính"),
+    ("ủy", "quyền"),
+    ("nhờ", "người"),
+    ("làm", "hộ"),
+    ("làm", "thay"),
+    ("vneid",),
+)
+# Cues of the first sentence that asks lead (citizens ask the main thing first); a sentence that starts with
+# "nếu" ("Nếu được thì cần thủ tục gì?") asks on condition of the one before, and counts less.
+FIRST_QUESTION_LEAD = 0.6
+CONDITIONAL_LAG = 0.6
+
+
+def yes_no_cue(accented: tuple[str, ...], folded: tuple[str, ...], offset: int = 0) -> CueHit | None:
+    """The cue of a yes/no question, if the sentence is one."""
+    end = len(accented)
+    while end > 1 and accented[end - 1] in _TAIL_FILLERS:
+        end -= 1
+    if not end or accented[end - 1] not in _YES_NO_FINAL:
+        return None
+    words = tuple(fold(word) for word in accented[:end])
+    for phrase in _CHANNEL_WORDS:
+        folded_phrase = tuple(fold(word) for word in phrase)
+        size = len(folded_phrase)
+        if any(words[i : i + size] == folded_phrase for i in range(len(words) - size + 1)):
+            return CueHit("steps", YES_NO_STRENGTH + 0.1, offset + end - 1, offset + end)
+    return CueHit("conditions", YES_NO_STRENGTH, offset + end - 1, offset + end)
+
+
+def rank_sentences(hits: list[list[CueHit]], conditional: list[bool]) -> list[CueHit]:
+    """The cues of the asking sentences, in order, with the first sentence's lead and the conditional
+    sentences' lag applied to their strengths."""
+    out: list[CueHit] = []
+    first = True
+    for sentence, lagging in zip(hits, conditional, strict=True):
+        if not sentence:
+            continue
+        shift = -CONDITIONAL_LAG if lagging else (FIRST_QUESTION_LEAD if first else 0.0)
+        first = first and lagging
+        out += [CueHit(hit.aspect, hit.strength + shift, hit.start, hit.end) for hit in sentence]
+    return out
+
+
+__all__ = [
+    "ASPECTS",
+    "CueHit",
+    "choose_aspect",
+    "find_cues",
+    "is_asking",
+    "rank_sentences",
+    "yes_no_cue",
+]

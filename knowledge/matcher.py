@@ -23,7 +23,7 @@ from typing import Any, Literal
 
 from rapidfuzz import fuzz, process
 
-from knowledge.aspects import ASPECTS, CueHit, choose_aspect, find_cues, is_asking
+from knowledge.aspects import ASPECTS, CueHit, choose_aspect, find_cues, is_asking, rank_sentences, yes_no_cue
 from knowledge.conversation import Conversation, Pending
 from knowledge.families import Families, Family, Phrase, has_any, load_families
 from knowledge.loader import KnowledgeBase
@@ -32,7 +32,10 @@ from knowledge.normalize import (
     ABBREVIATION_KEYS,
     STOPWORDS,
     Normalized,
+    asks_for_english,
     fold,
+    from_english,
+    is_english,
     normalize,
     split_sentences,
     token_weight,
@@ -109,9 +112,12 @@ W_STORY_NAME = 0.85
 MAX_QUESTION_CHARS = 1500
 # A word the knowledge base says rules an entry out ("nước ngoài" for the domestic marriage) costs this much.
 RULED_OUT_SHIFT = 0.3
+# A word of a sibling's own features ("bị mất", "người nước ngoài") in the question gains it this much.
+MARK_SHIFT = 0.06
 # Siblings within this window of the best are decided by the family's knowledge (default, features, question).
 FAMILY_WINDOW = 0.2
-FAMILY_MIN_COVERAGE = 0.5
+FAMILY_MIN_COVERAGE = 0.8
+FAMILY_MIN_SCORE = 0.5
 
 # Words of a follow-up that name nothing ("còn lệ phí thì sao?", "vậy thủ tục đó nộp ở đâu").
 _FOLLOW_WORDS = frozenset(
@@ -160,6 +166,11 @@ _FOLLOW_FOLDED = frozenset(
         "neu",
     ]
 )
+
+# A follow-up with more than this share of words the knowledge base does not know is another topic.
+FOLLOW_UNKNOWN_SHARE = 0.25
+# A sentence that asks on condition of the one before ("Nếu được thì ...", "Trường hợp phải xin ...").
+_CONDITIONAL = frozenset({"neu"})
 
 # Folded content words of a greeting or a thank-you with nothing else in it.
 _GREETING_WORDS = frozenset({"chao", "buoi", "sang", "trua", "chieu", "toi", "ca", "nha", "shop", "bot"})
@@ -451,6 +462,10 @@ class Matcher:
             self.families.family_of(entry.id) if isinstance(entry, Procedure) else None for entry in self.entries
         ]
         self._ruled: list[tuple[Phrase, ...]] = [self.families.ruled_out_words(entry.id) for entry in self.entries]
+        self._marks: list[tuple[Phrase, ...]] = []
+        for entry, family in zip(self.entries, self._family, strict=True):
+            option = family.option(entry.id) if family is not None else None
+            self._marks.append(option.words if option is not None else ())
 
     # --- public API ------------------------------------------------------------------------------
 
@@ -458,7 +473,14 @@ class Matcher:
         """Answer one free-text question; with the conversation's `context`, a follow-up ("còn lệ phí thì
         sao?", "thế còn cho con tôi 10 tuổi?", "người việt" to a question asked) continues from it.
         `Answer.context` is the conversation afterwards."""
-        query = self._prepare(question)
+        if asks_for_english(question):
+            # a request for English names no procedure: the conversation goes on (the bot's language is the
+            # chat's business); the procedure's facts stay in Vietnamese
+            current = self._by_id.get(context.procedure or "") if context is not None else None
+            if isinstance(current, Procedure):
+                return self._continue(question, current, context.aspect if context else None)
+            return Answer(question, "fallback", render_fallback(self.centre), context=context)
+        query = self._prepare(from_english(question) or question if is_english(question) else question)
         greeting = self._greeting(query.normalized)
         if greeting is not None:
             text = render_greeting(self.centre, thanks=greeting)
@@ -532,7 +554,7 @@ class Matcher:
         are not one family's."""
         top = ranked[0]
         family = self._family[self._position[top.id]]
-        if family is None or top.name_coverage < FAMILY_MIN_COVERAGE:
+        if family is None or top.name_coverage < FAMILY_MIN_COVERAGE or top.score < FAMILY_MIN_SCORE:
             return None
         for candidate in ranked[1:]:
             if candidate.score < top.score - ANSWER_MARGIN:
@@ -621,48 +643,81 @@ class Matcher:
         return words
 
     def _follow_up(self, question: str, query: _Query, context: Conversation) -> Answer | None:
-        """The answer when the message continues the conversation; None when it stands on its own."""
+        """The answer when the message continues the conversation; None when it stands on its own.
+
+        A reply to the question asked picks its option; a message with nothing of its own ("còn lệ phí thì
+        sao?") asks about the procedure last answered; a variant ("nếu là người nước ngoài thì sao") moves
+        to the sibling it selects; a message that names another procedure is about that one; a question
+        about an aspect with words the knowledge base knows stays with the procedure; the rest stands alone
+        (and a message out of scope ends the conversation)."""
         asked = query.aspect if query.cues else None
         if context.pending is not None:
             picked = self._pick_pending(query, context.pending)
             if picked is not None:
-                return self._continue(question, query, picked, asked or context.pending.aspect)
+                return self._continue(question, picked, asked or context.pending.aspect)
         own = self._own_words(query)
         current = self._by_id.get(context.procedure or "")
         if not own and query.unknown_mass == 0.0:
             if isinstance(current, Procedure):
-                return self._continue(question, query, current, asked or context.aspect or "overview")
+                return self._continue(question, current, asked or context.aspect or "overview")
             if context.pending is not None and asked is not None:
                 # an aspect for the question still open: ask it again, for that aspect
                 return self._reask(question, context.pending, asked)
             return None
-        if isinstance(current, Procedure):
-            family = self._family[self._position[current.id]]
-            if family is not None:
-                ruled, marked = self._features(query, family)
-                variant = next((m for m in family.members if m in marked), None)
-                if variant is None and current.id in ruled:
-                    alive = [m for m in family.members if m not in ruled and m in self._by_id]
-                    variant = alive[0] if len(alive) == 1 else None
-                if variant is not None and variant != current.id:
-                    alone = self._decide(question, query)
-                    if alone.outcome != "answer" or alone.entry is None or alone.entry.id == variant:
-                        return self._continue(question, query, self._procedure(variant), asked or context.aspect)
+        if not isinstance(current, Procedure):
+            return None
+        variant = self._variant(query, current)
         alone = self._decide(question, query)
-        if alone.outcome == "answer" or not isinstance(current, Procedure):
+        if variant is not None and (alone.outcome != "answer" or alone.entry is None or alone.entry.id == variant):
+            # a variant without an aspect of its own is a new case: its overview first
+            return self._continue(question, self._procedure(variant), asked or "overview")
+        if alone.outcome == "answer" and isinstance(alone.entry, Procedure):
+            alone.context = self._context_after(alone, context)
+            return alone  # names a procedure: that one
+        named = next((c for c in alone.candidates if isinstance(c.entry, Procedure)), None)
+        names_other = (
+            named is not None
+            and named.id != current.id
+            and named.name_coverage >= FULL_NAME_COVERAGE
+            and self._family[self._position[named.id]] is not self._family[self._position[current.id]]
+        )
+        if not names_other and (query.cues or self._asks(question, query)) and self._known(query):
+            # "phí đo đạc hết bao nhiêu", "có phải đưa cháu đến tận nơi không": about the same procedure
+            return self._continue(question, current, asked or context.aspect)
+        if alone.outcome == "answer":
             alone.context = self._context_after(alone, context)
             return alone
-        if query.unknown_mass == 0.0 and all(self._mentions(current, folded) for _, folded in own):
-            # "thế còn cho con tôi thì sao": nothing new but words the procedure itself speaks of
-            return self._continue(question, query, current, asked or context.aspect)
+        if not names_other and self._known(query) and all(self._mentions(current, folded) for _, folded in own):
+            return self._continue(question, current, asked or context.aspect)
         alone.context = self._context_after(alone, context)
         return alone
+
+    def _variant(self, query: _Query, current: Procedure) -> str | None:
+        """The sibling of `current` the message's features select ("người nước ngoài", "10 tuổi"), if any."""
+        family = self._family[self._position[current.id]]
+        if family is None:
+            return None
+        ruled, marked = self._features(query, family)
+        variant = next((m for m in family.members if m in marked and m in self._by_id), None)
+        if variant is None and current.id in ruled:
+            alive = [m for m in family.members if m not in ruled and m in self._by_id]
+            variant = family.default if family.default in alive else (alive[0] if len(alive) == 1 else None)
+        return variant if variant != current.id else None
+
+    @staticmethod
+    def _asks(question: str, query: _Query) -> bool:
+        return is_asking(question, query.normalized.accented, query.normalized.folded)
+
+    def _known(self, query: _Query) -> bool:
+        """Whether the message is made of words the knowledge base knows (a follow-up, not another topic)."""
+        total = query.unknown_mass + sum(weight * self._idf[term] for term, weight in query.weights.items())
+        return total <= 0.0 or query.unknown_mass / total < FOLLOW_UNKNOWN_SHARE
 
     def _mentions(self, entry: Entry, folded: str) -> bool:
         index = self._position[entry.id]
         return any(item[0] == index for item in self._postings.get(folded, ()))
 
-    def _continue(self, question: str, query: _Query, entry: Entry, aspect: str | None) -> Answer:
+    def _continue(self, question: str, entry: Entry, aspect: str | None) -> Answer:
         """Answer `entry` for a follow-up, for the aspect asked (else the one asked before)."""
         aspect = aspect if aspect in ASPECTS else "overview"
         answer = self._answer(question, entry, aspect, [Candidate(entry, 1.0)], None)
@@ -753,11 +808,12 @@ class Matcher:
         In a story followed by a question, the sentences that ask say what the citizen wants; the story's
         nouns only help. With one sentence, or when every sentence asks, all words count alike."""
         text = question[:MAX_QUESTION_CHARS]
-        parts = split_sentences(text)
-        if len(parts) <= 1:
+        parts = split_sentences(text) or [text]
+        if len(parts) == 1:
             whole = self._expand_initialisms(normalize(text))
             found = find_cues(whole.accented, whole.folded)
-            return whole, None, found, found
+            yes_no = yes_no_cue(whole.accented, whole.folded)
+            return whole, None, found, [*found, *([yes_no] if yes_no else [])]
         norms = [self._expand_initialisms(normalize(part)) for part in parts]
         asking = [is_asking(part, n.accented, n.folded) for part, n in zip(parts, norms, strict=True)]
         story = any(asking) and not all(asking)
@@ -765,7 +821,8 @@ class Matcher:
         folded: list[str] = []
         factors: list[float] = []
         cues: list[CueHit] = []
-        asking_cues: list[CueHit] = []
+        asked: list[list[CueHit]] = []
+        conditional: list[bool] = []
         for part, asks in zip(norms, asking, strict=True):
             offset = len(accented)
             hits = [
@@ -774,12 +831,14 @@ class Matcher:
             ]
             cues += hits
             if asks:
-                asking_cues += hits
+                yes_no = yes_no_cue(part.accented, part.folded, offset)
+                asked.append([*hits, *([yes_no] if yes_no else [])])
+                conditional.append(bool(_CONDITIONAL & set(part.folded[:3])))
             accented += part.accented
             folded += part.folded
             factors += [1.0 if asks or not story else W_STORY] * len(part.accented)
         normalized = Normalized(tuple(accented), tuple(folded))
-        return normalized, factors if story else None, cues, asking_cues or cues
+        return normalized, factors if story else None, cues, rank_sentences(asked, conditional) or cues
 
     def _prepare(self, question: str) -> _Query:
         normalized, factors, all_cues, cues = self._read(question)
@@ -944,6 +1003,8 @@ class Matcher:
                 score += AGE_SHIFT if fits else -AGE_SHIFT
             if self._ruled[index] and has_any(query.normalized, self._ruled[index]):
                 score -= RULED_OUT_SHIFT  # "kết hôn với người Hàn Quốc" is not the domestic marriage
+            elif self._marks[index] and has_any(query.normalized, self._marks[index]):
+                score += MARK_SHIFT  # "... bị mất" speaks for the sibling that is about a lost one
             ranked.append(Candidate(self.entries[index], min(1.0, score), name_coverage))
             spans.append(span)
         self._prefer_head(ranked, spans)

@@ -548,6 +548,58 @@ def is_english(text: str) -> bool:
     )
 
 
+_LANGUAGE_REQUEST_WORDS = frozenset(
+    [
+        "english",
+        "please",
+        "pls",
+        "plz",
+        "can",
+        "could",
+        "you",
+        "speak",
+        "do",
+        "in",
+        "reply",
+        "answer",
+        "talk",
+        "write",
+        "i",
+        "we",
+        "need",
+        "want",
+        "an",
+        "is",
+        "there",
+        "version",
+        "use",
+        "switch",
+        "to",
+        "language",
+        "only",
+        "help",
+        "me",
+        "us",
+        "with",
+        "ok",
+        "hi",
+        "hello",
+        "sorry",
+        "tieng",
+        "anh",
+    ]
+)
+
+
+def asks_for_english(text: str) -> bool:
+    """Whether a short message asks for English ("English please", "Can you speak English?", "tiếng Anh")."""
+    words = re.findall(r"[a-z]+", fold(unicodedata.normalize("NFC", text)).lower())
+    if not words or len(words) > 8:
+        return False
+    named = "english" in words or ("tieng" in words and "anh" in words)
+    return named and set(words) <= _LANGUAGE_REQUEST_WORDS
+
+
 def from_english(text: str) -> str:
     """The words of an English question the matcher can read, in Vietnamese (the rest dropped)."""
     lowered = " " + " ".join(re.findall(r"[a-z0-9']+", text.lower())) + " "
@@ -578,6 +630,7 @@ __all__ = [
     "canonical_syllable",
     "fold",
     "normalize",
+    "asks_for_english",
     "from_english",
     "is_english",
     "slugify",
