@@ -242,10 +242,21 @@ def _matches(cue: _Cue, accented: tuple[str, ...], folded: tuple[str, ...], star
     return True
 
 
+# Words that look like a cue but name something else: the lawyer addressed ("Luật sư cho tôi hỏi") asks for
+# no legal basis.
+_NOT_CUES = frozenset({("luat", "su"), ("van", "phong", "luat"), ("cong", "ty", "luat")})
+
+
+def _not_a_cue(folded: tuple[str, ...], start: int) -> bool:
+    return any(folded[start : start + len(phrase)] == phrase for phrase in _NOT_CUES)
+
+
 def find_cues(accented: tuple[str, ...], folded: tuple[str, ...]) -> list[CueHit]:
     """Every cue phrase present in the (normalised) question."""
     hits: list[CueHit] = []
     for start, key in enumerate(folded):
+        if _not_a_cue(folded, start):
+            continue
         for cue in _COMPILED.get(key, ()):
             if _matches(cue, accented, folded, start):
                 hits.append(CueHit(cue.aspect, cue.strength, start, start + len(cue.words)))
@@ -302,6 +313,8 @@ _ASKING_PAIRS = frozenset(
 _ASKING_FINAL = frozenset({"không", "khong", "chưa", "chua", "hông", "hong", "hem", "nhỉ", "nhi"})
 _TAIL_FILLERS = frozenset({"ạ", "a", "à", "vậy", "vay", "nhé", "nhe", "nha", "ơi", "oi", "thế", "hả", "ha", "admin"})
 _MIN_ASKING_CUE = 2.0
+_INDEFINITE_BEFORE = frozenset({"bat", "cu", "ky"})
+_INDEFINITE_AFTER = frozenset({"ca", "do", "het"})
 
 
 def is_asking(raw: str, accented: tuple[str, ...], folded: tuple[str, ...]) -> bool:
@@ -318,7 +331,11 @@ def is_asking(raw: str, accented: tuple[str, ...], folded: tuple[str, ...]) -> b
         return True
     for position, (word, plain) in enumerate(zip(accented[:end], folded[:end], strict=True)):
         if word in _ASKING_ANYWHERE or (word == plain and plain in _ASKING_FOLDED):
-            return True
+            indefinite = (position > 0 and folded[position - 1] in _INDEFINITE_BEFORE) or (
+                position + 1 < end and folded[position + 1] in _INDEFINITE_AFTER
+            )
+            if not indefinite:  # "bất cứ giấy tờ nào", "không có gì cả" ask nothing
+                return True
         if position + 1 < end and (plain, folded[position + 1]) in _ASKING_PAIRS:
             return True
     return any(hit.strength >= _MIN_ASKING_CUE for hit in find_cues(accented, folded))

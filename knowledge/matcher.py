@@ -17,6 +17,7 @@ from __future__ import annotations
 import heapq
 import math
 import re
+from bisect import bisect_left
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -107,7 +108,7 @@ MIN_NAME_COVERAGE = 0.6
 
 # Long messages: a story, then the question. Words of the sentences that do not ask weigh this much for
 # finding the procedure (and this much when they cover an entry's name: a story often names it).
-W_STORY = 0.4
+W_STORY = 0.25
 W_STORY_NAME = 0.85
 MAX_QUESTION_CHARS = 1500
 # A word the knowledge base says rules an entry out ("nước ngoài" for the domestic marriage) costs this much.
@@ -117,6 +118,9 @@ MARK_SHIFT = 0.06
 # Siblings within this window of the best are decided by the family's knowledge (default, features, question).
 FAMILY_WINDOW = 0.2
 FAMILY_MIN_COVERAGE = 0.8
+# Dominance: what only the best explains must be this many times what only a rival explains.
+DOMINANT_MIN = 0.5
+DOMINANCE = 0.5
 FAMILY_MIN_SCORE = 0.5
 
 # Words of a follow-up that name nothing ("còn lệ phí thì sao?", "vậy thủ tục đó nộp ở đâu").
@@ -517,6 +521,8 @@ class Matcher:
         if confident:
             aspect = self._aspect_for(query, top.entry)
             return self._answer(question, top.entry, aspect, ranked[:3], query)
+        if self._dominates(query, ranked):
+            return self._answer(question, top.entry, self._aspect_for(query, top.entry), ranked[:3], query)
         choice = self._family_choice(query, ranked)
         if isinstance(choice, Procedure):
             ordered = [c for c in ranked if c.entry is choice] + [c for c in ranked if c.entry is not choice]
@@ -526,6 +532,38 @@ class Matcher:
             return self._ask_family(question, query.aspect, family, options, ranked)
         shortlist = [c for c in ranked[:3] if c.score >= max(CLARIFY_THRESHOLD, top.score - 0.2)]
         return self._clarify(question, query.aspect, shortlist)
+
+    def _evidence(self, index: int, query: _Query) -> dict[str, float]:
+        """The question's terms an entry has, with what each contributes (posting lists are in index
+        order, so a binary search finds the entry)."""
+        found: dict[str, float] = {}
+        for term, weight in query.weights.items():
+            rows = self._postings.get(term)
+            if not rows:
+                continue
+            at = bisect_left(rows, (index, -1.0))
+            if at < len(rows) and rows[at][0] == index:
+                found[term] = weight * self._idf[term] * rows[at][1]
+        return found
+
+    def _dominates(self, query: _Query, ranked: list[Candidate]) -> bool:
+        """The best candidate, close to others in score, has all they have and more: what only it explains
+        in the question outweighs by far what only a rival explains (a longer story makes every score
+        smaller, not the difference between rivals less telling)."""
+        top = ranked[0]
+        if top.score < DOMINANT_MIN or top.name_coverage < FULL_NAME_COVERAGE or isinstance(top.entry, GeneralEntry):
+            return False
+        rivals = [c for c in ranked[1:] if c.score > top.score - NAMED_MARGIN]
+        if not rivals:
+            return False
+        mine = self._evidence(self._position[top.id], query)
+        for rival in rivals:
+            theirs = self._evidence(self._position[rival.id], query)
+            only_mine = sum(value for term, value in mine.items() if term not in theirs)
+            only_theirs = sum(value for term, value in theirs.items() if term not in mine)
+            if only_mine <= 0.0 or only_theirs > DOMINANCE * only_mine:
+                return False
+        return True
 
     # --- siblings --------------------------------------------------------------------------------
 
@@ -812,8 +850,7 @@ class Matcher:
         if len(parts) == 1:
             whole = self._expand_initialisms(normalize(text))
             found = find_cues(whole.accented, whole.folded)
-            yes_no = yes_no_cue(whole.accented, whole.folded)
-            return whole, None, found, [*found, *([yes_no] if yes_no else [])]
+            return whole, None, found, [*found, *self._yes_no(text, 0)]
         norms = [self._expand_initialisms(normalize(part)) for part in parts]
         asking = [is_asking(part, n.accented, n.folded) for part, n in zip(parts, norms, strict=True)]
         story = any(asking) and not all(asking)
@@ -823,7 +860,7 @@ class Matcher:
         cues: list[CueHit] = []
         asked: list[list[CueHit]] = []
         conditional: list[bool] = []
-        for part, asks in zip(norms, asking, strict=True):
+        for raw, part, asks in zip(parts, norms, asking, strict=True):
             offset = len(accented)
             hits = [
                 CueHit(hit.aspect, hit.strength, hit.start + offset, hit.end + offset)
@@ -831,14 +868,25 @@ class Matcher:
             ]
             cues += hits
             if asks:
-                yes_no = yes_no_cue(part.accented, part.folded, offset)
-                asked.append([*hits, *([yes_no] if yes_no else [])])
+                asked.append([*hits, *self._yes_no(raw, offset)])
                 conditional.append(bool(_CONDITIONAL & set(part.folded[:3])))
             accented += part.accented
             folded += part.folded
             factors += [1.0 if asks or not story else W_STORY] * len(part.accented)
         normalized = Normalized(tuple(accented), tuple(folded))
         return normalized, factors if story else None, cues, rank_sentences(asked, conditional) or cues
+
+    def _yes_no(self, sentence: str, offset: int) -> list[CueHit]:
+        """The yes/no cue of the first clause of a sentence that is a yes/no question ("có được làm căn
+        cước không, thủ tục thế nào?" asks first whether one may)."""
+        position = offset
+        for clause in sentence.split(","):
+            words = self._expand_initialisms(normalize(clause))
+            hit = yes_no_cue(words.accented, words.folded, position)
+            if hit is not None:
+                return [hit]
+            position += len(words.accented)
+        return []
 
     def _prepare(self, question: str) -> _Query:
         normalized, factors, all_cues, cues = self._read(question)
