@@ -53,6 +53,7 @@ from knowledge.render import (
     render_need_procedure,
     render_procedure,
 )
+from knowledge.texts import brief, render_comparison, render_not_in_kb
 
 Outcome = Literal["answer", "clarify", "fallback"]
 Entry = Procedure | GeneralEntry
@@ -173,6 +174,14 @@ _FOLLOW_FOLDED = frozenset(
 
 # A follow-up with more than this share of words the knowledge base does not know is another topic.
 FOLLOW_UNKNOWN_SHARE = 0.25
+# Comparisons: words that ask how two things differ, and what after "hay" makes it no alternative.
+_COMPARE_MARKERS = (("khac", "nhau"), ("khac", "gi"), ("phan", "biet"), ("so", "sanh"), ("khac", "biet"))
+_NOT_ALTERNATIVE = frozenset({"khong", "chua", "la"})
+COMPARE_COVERAGE = 0.8
+COMPARE_WINDOW = 0.25
+# The closest entries offered when the knowledge base does not have what is asked.
+NEAREST_COUNT = 3
+NEAREST_MIN = 0.3
 # A sentence that asks on condition of the one before ("Nếu được thì ...", "Trường hợp phải xin ...").
 _CONDITIONAL = frozenset({"neu"})
 
@@ -505,7 +514,10 @@ class Matcher:
         ranked = self._rank(query)
         top = ranked[0] if ranked else None
         if top is None or top.score < CLARIFY_THRESHOLD:
-            return self._fallback(question, None, [c for c in ranked[:3] if c.score >= 0.2])
+            return self._not_found(question, query, ranked)
+        compared = self._comparison(question, query, ranked)
+        if compared is not None:
+            return compared
         runner_up = ranked[1].score if len(ranked) > 1 else 0.0
         confident = (
             top.score >= ANSWER_THRESHOLD
@@ -1212,6 +1224,62 @@ class Matcher:
         buttons.append((BUTTON_HUMAN, "menu:human"))
         text = render_clarify(aspect, len(shortlist))
         return Answer(question, "clarify", text, None, aspect, shortlist, buttons)
+
+    def _not_found(self, question: str, query: _Query, ranked: list[Candidate]) -> Answer:
+        """Nothing fits well enough. A question about a procedure is told plainly that the knowledge base
+        does not have it, with the closest entries as buttons (never answered), the hotline and an officer."""
+        nearest = [c for c in ranked[:NEAREST_COUNT] if c.score >= NEAREST_MIN]
+        if not nearest or not (query.cues or self._asks(query.normalized.text, query)):
+            return self._fallback(question, None, [c for c in ranked[:3] if c.score >= 0.2])
+        buttons = [
+            (button_label(c.title), f"kb:{c.id}:{query.aspect if isinstance(c.entry, Procedure) else 'overview'}")
+            for c in nearest
+        ]
+        buttons += [(BUTTON_HOTLINE, "menu:hotline"), (BUTTON_HUMAN, "menu:human")]
+        return Answer(question, "fallback", render_not_in_kb(self.centre), None, None, nearest, buttons)
+
+    def _comparison(self, question: str, query: _Query, ranked: list[Candidate]) -> Answer | None:
+        """ "X hay Y", "A và B khác nhau chỗ nào": the asked aspect of both named procedures side by side."""
+        folded = query.normalized.folded
+        marked = any(
+            folded[i : i + len(marker)] == marker for marker in _COMPARE_MARKERS for i in range(len(folded))
+        ) or any(
+            word == "hay" and 0 < i < len(folded) - 1 and folded[i + 1] not in _NOT_ALTERNATIVE
+            for i, word in enumerate(folded)
+        )
+        if not marked:
+            return None
+        top = ranked[0].score
+        named = [
+            c
+            for c in ranked[:4]
+            if isinstance(c.entry, Procedure)
+            and c.name_coverage >= COMPARE_COVERAGE
+            and c.score >= top - COMPARE_WINDOW
+        ]
+        if len(named) < 2:
+            return None
+        first, second = named[0], named[1]
+        kept = [hit for hit in query.cues if hit.aspect != "overview"]
+        aspect = choose_aspect(kept) if kept else "overview"
+        pairs = []
+        for candidate in (first, second):
+            procedure = candidate.entry
+            assert isinstance(procedure, Procedure)
+            pairs.append((procedure, brief(procedure, aspect, self._department(procedure))))
+        buttons = [(button_label(c.title), f"kb:{c.id}:{aspect}") for c in (first, second)]
+        answer = Answer(
+            question,
+            "answer",
+            render_comparison(pairs, aspect),
+            first.entry,
+            aspect,
+            [first, second],
+            buttons,
+            self._department(first.entry),
+        )
+        answer.context = Conversation(first.id, aspect, Pending((first.id, second.id), aspect))
+        return answer
 
     def _fallback(
         self, question: str, aspect: str | None, candidates: list[Candidate], need_procedure: bool = False
