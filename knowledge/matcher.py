@@ -122,7 +122,7 @@ FAMILY_MIN_COVERAGE = 0.8
 # Dominance: what only the best explains must be this many times what only a rival explains.
 DOMINANT_MIN = 0.5
 DOMINANCE = 0.5
-FAMILY_MIN_SCORE = 0.5
+FAMILY_MIN_SCORE = 0.55
 
 # Words of a follow-up that name nothing ("còn lệ phí thì sao?", "vậy thủ tục đó nộp ở đâu").
 _FOLLOW_WORDS = frozenset(
