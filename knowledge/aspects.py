@@ -212,6 +212,7 @@ class CueHit:
     strength: float
     start: int
     end: int
+    yes_no: bool = False  # read from the form of a yes/no question, not from a cue phrase
 
 
 def _compile() -> dict[str, list[_Cue]]:
@@ -312,14 +313,13 @@ _ASKING_PAIRS = frozenset(
 # ... and words that ask only at the end of a sentence ("có được cấp lại không", "đã làm chưa").
 _ASKING_FINAL = frozenset({"không", "khong", "chưa", "chua", "hông", "hong", "hem", "nhỉ", "nhi"})
 _TAIL_FILLERS = frozenset({"ạ", "a", "à", "vậy", "vay", "nhé", "nhe", "nha", "ơi", "oi", "thế", "hả", "ha", "admin"})
-_MIN_ASKING_CUE = 2.0
 _INDEFINITE_BEFORE = frozenset({"bat", "cu", "ky"})
 _INDEFINITE_AFTER = frozenset({"ca", "do", "het"})
 
 
 def is_asking(raw: str, accented: tuple[str, ...], folded: tuple[str, ...]) -> bool:
-    """Whether a sentence asks something: a final "?", a question word, a clear aspect cue ("lệ phí bao
-    nhiêu", "cần mang gì"), or a yes/no question's final "không" / "chưa"."""
+    """Whether a sentence asks something: a final "?", a question word ("gì", "bao lâu", "ở đâu"), or a
+    yes/no question's final "không" / "chưa". A cue alone does not ask ("Tôi đã chuẩn bị đủ giấy tờ.")."""
     if raw.rstrip().endswith("?"):
         return True
     if not accented:
@@ -338,7 +338,7 @@ def is_asking(raw: str, accented: tuple[str, ...], folded: tuple[str, ...]) -> b
                 return True
         if position + 1 < end and (plain, folded[position + 1]) in _ASKING_PAIRS:
             return True
-    return any(hit.strength >= _MIN_ASKING_CUE for hit in find_cues(accented, folded))
+    return False
 
 
 # A yes/no question ("có được cấp lại không", "có phải xin giấy phép không") asks whether one may or must:
@@ -354,8 +354,6 @@ _CHANNEL_WORDS = (
     ("bưu", "chính"),
     ("ủy", "quyền"),
     ("nhờ", "người"),
-    ("làm", "hộ"),
-    ("làm", "thay"),
     ("vneid",),
 )
 # Cues of the first sentence that asks lead (citizens ask the main thing first); a sentence that starts with
@@ -376,8 +374,8 @@ def yes_no_cue(accented: tuple[str, ...], folded: tuple[str, ...], offset: int =
         folded_phrase = tuple(fold(word) for word in phrase)
         size = len(folded_phrase)
         if any(words[i : i + size] == folded_phrase for i in range(len(words) - size + 1)):
-            return CueHit("steps", YES_NO_STRENGTH + 0.1, offset + end - 1, offset + end)
-    return CueHit("conditions", YES_NO_STRENGTH, offset + end - 1, offset + end)
+            return CueHit("steps", YES_NO_STRENGTH + 0.1, offset + end - 1, offset + end, yes_no=True)
+    return CueHit("conditions", YES_NO_STRENGTH, offset + end - 1, offset + end, yes_no=True)
 
 
 def rank_sentences(hits: list[list[CueHit]], conditional: list[bool]) -> list[CueHit]:
@@ -390,7 +388,7 @@ def rank_sentences(hits: list[list[CueHit]], conditional: list[bool]) -> list[Cu
             continue
         shift = -CONDITIONAL_LAG if lagging else (FIRST_QUESTION_LEAD if first else 0.0)
         first = first and lagging
-        out += [CueHit(hit.aspect, hit.strength + shift, hit.start, hit.end) for hit in sentence]
+        out += [CueHit(hit.aspect, hit.strength + shift, hit.start, hit.end, hit.yes_no) for hit in sentence]
     return out
 
 

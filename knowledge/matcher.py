@@ -119,6 +119,7 @@ MARK_SHIFT = 0.06
 # Siblings within this window of the best are decided by the family's knowledge (default, features, question).
 FAMILY_WINDOW = 0.2
 FAMILY_MIN_COVERAGE = 0.8
+FAMILY_MARKED_COVERAGE = 0.5  # ... when the question names a member's feature ("hết hạn", "người Nhật")
 # Dominance: what only the best explains must be this many times what only a rival explains.
 DOMINANT_MIN = 0.5
 DOMINANCE = 0.5
@@ -277,6 +278,7 @@ class _Query:
     positions: dict[str, int]  # folded word -> its first position in the question
     ages: tuple[int, ...] = ()  # ages the question speaks of ("10 tuổi", "sơ sinh" = 0)
     cue_positions: frozenset[int] = frozenset()  # every word of an aspect cue, asking sentence or not
+    story: frozenset[int] = frozenset()  # positions of the words of sentences that tell, not ask
 
 
 def _by_score_then_index(item: tuple[int, float]) -> tuple[float, int]:
@@ -299,8 +301,14 @@ def _entry_texts(entry: Entry) -> list[tuple[str, float, bool]]:
 
 
 def _ages(folded: tuple[str, ...]) -> tuple[int, ...]:
-    """Ages a text speaks of: "N tuổi", and "sơ sinh" (a newborn) as 0."""
-    ages = [int(word) for word, after in zip(folded, folded[1:], strict=False) if after == "tuoi" and word.isdigit()]
+    """Ages a text speaks of: "N tuổi" ("dưới N tuổi" is under N, "trên N tuổi" over it), and "sơ sinh" (a
+    newborn) as 0."""
+    ages = []
+    for position, (word, after) in enumerate(zip(folded, folded[1:], strict=False)):
+        if after == "tuoi" and word.isdigit():
+            before = folded[max(0, position - 2) : position]
+            shift = -1 if "duoi" in before or before == ("chua", "du") else (1 if "tren" in before else 0)
+            ages.append(max(0, int(word) + shift))
     ages += [0 for word, after in zip(folded, folded[1:], strict=False) if (word, after) == ("so", "sinh")]
     return tuple(ages)
 
@@ -533,8 +541,6 @@ class Matcher:
         if confident:
             aspect = self._aspect_for(query, top.entry)
             return self._answer(question, top.entry, aspect, ranked[:3], query)
-        if self._dominates(query, ranked):
-            return self._answer(question, top.entry, self._aspect_for(query, top.entry), ranked[:3], query)
         choice = self._family_choice(query, ranked)
         if isinstance(choice, Procedure):
             ordered = [c for c in ranked if c.entry is choice] + [c for c in ranked if c.entry is not choice]
@@ -542,6 +548,8 @@ class Matcher:
         if choice is not None:
             family, options = choice
             return self._ask_family(question, query.aspect, family, options, ranked)
+        if self._dominates(query, ranked):
+            return self._answer(question, top.entry, self._aspect_for(query, top.entry), ranked[:3], query)
         shortlist = [c for c in ranked[:3] if c.score >= max(CLARIFY_THRESHOLD, top.score - 0.2)]
         return self._clarify(question, query.aspect, shortlist)
 
@@ -604,7 +612,7 @@ class Matcher:
         are not one family's."""
         top = ranked[0]
         family = self._family[self._position[top.id]]
-        if family is None or top.name_coverage < FAMILY_MIN_COVERAGE or top.score < FAMILY_MIN_SCORE:
+        if family is None or top.name_coverage < FAMILY_MARKED_COVERAGE or top.score < FAMILY_MIN_SCORE:
             return None
         for candidate in ranked[1:]:
             if candidate.score < top.score - ANSWER_MARGIN:
@@ -612,6 +620,8 @@ class Matcher:
             if self._family[self._position[candidate.id]] is not family:
                 return None  # as close as a sibling, but of something else: the list decides
         ruled, marked = self._features(query, family)
+        if top.name_coverage < FAMILY_MIN_COVERAGE and not marked:
+            return None  # a name half there, and no feature of a member named: not enough to choose
         members = [m for m in family.members if m in self._by_id]
         alive = [m for m in members if m not in ruled]
         scores = {c.id: c.score for c in ranked}
@@ -621,9 +631,14 @@ class Matcher:
             best = sorted(marked, key=lambda m: (-scores.get(m, 0.0), members.index(m)))
             if scores.get(best[0], 0.0) - scores.get(best[1], 0.0) >= ANSWER_MARGIN:
                 return self._procedure(best[0])
-            return family, best
+            return family, [m for m in members if m in marked]
         default = family.default if family.default in alive else None
-        if top.id in alive and top.id != default and top.score - scores.get(default or "", 0.0) >= NAMED_MARGIN:
+        if (
+            default is not None
+            and top.id in alive
+            and top.id != default
+            and top.score - scores.get(default, 0.0) >= NAMED_MARGIN
+        ):
             return self._procedure(top.id)
         if default is not None:
             return self._procedure(default)
@@ -631,7 +646,7 @@ class Matcher:
             return self._procedure(alive[0])
         if not alive:
             return None
-        return family, sorted(alive, key=lambda m: (-scores.get(m, 0.0), members.index(m)))
+        return family, alive
 
     def _procedure(self, procedure_id: str) -> Procedure:
         entry = self._by_id[procedure_id]
@@ -652,6 +667,7 @@ class Matcher:
         buttons.append((BUTTON_HUMAN, "menu:human"))
         scores = {c.id: c for c in ranked}
         candidates = [scores.get(m) or Candidate(self._by_id[m], 0.0, 0.0) for m in options]
+        candidates.sort(key=lambda c: (-round(c.score, 9), self._position[c.id]))
         answer = Answer(question, "clarify", family.question, None, aspect, candidates[:3], buttons)
         answer.context = Conversation(pending=Pending(tuple(options), button_aspect, family.id))
         return answer
@@ -707,7 +723,7 @@ class Matcher:
                 return self._continue(question, picked, asked or context.pending.aspect)
         own = self._own_words(query)
         current = self._by_id.get(context.procedure or "")
-        if not own and query.unknown_mass == 0.0:
+        if not own:
             if isinstance(current, Procedure):
                 return self._continue(question, current, asked or context.aspect or "overview")
             if context.pending is not None and asked is not None:
@@ -731,13 +747,13 @@ class Matcher:
             and named.name_coverage >= FULL_NAME_COVERAGE
             and self._family[self._position[named.id]] is not self._family[self._position[current.id]]
         )
-        if not names_other and (query.cues or self._asks(question, query)) and self._known(query):
+        if not names_other and (query.cues or self._asks(question, query)) and self._known(own):
             # "phí đo đạc hết bao nhiêu", "có phải đưa cháu đến tận nơi không": about the same procedure
             return self._continue(question, current, asked or context.aspect)
         if alone.outcome == "answer":
             alone.context = self._context_after(alone, context)
             return alone
-        if not names_other and self._known(query) and all(self._mentions(current, folded) for _, folded in own):
+        if not names_other and self._known(own) and all(self._mentions(current, folded) for _, folded in own):
             return self._continue(question, current, asked or context.aspect)
         alone.context = self._context_after(alone, context)
         return alone
@@ -758,10 +774,11 @@ class Matcher:
     def _asks(question: str, query: _Query) -> bool:
         return is_asking(question, query.normalized.accented, query.normalized.folded)
 
-    def _known(self, query: _Query) -> bool:
-        """Whether the message is made of words the knowledge base knows (a follow-up, not another topic)."""
-        total = query.unknown_mass + sum(weight * self._idf[term] for term, weight in query.weights.items())
-        return total <= 0.0 or query.unknown_mass / total < FOLLOW_UNKNOWN_SHARE
+    def _known(self, own: list[tuple[str, str]]) -> bool:
+        """Whether the message's own words are words the knowledge base knows (a follow-up, not another
+        topic: "phí đo đạc" is, "giá vàng" is not)."""
+        unknown = sum(folded not in self._idf for _, folded in own)
+        return unknown <= FOLLOW_UNKNOWN_SHARE * len(own)
 
     def _mentions(self, entry: Entry, folded: str) -> bool:
         index = self._position[entry.id]
@@ -997,6 +1014,7 @@ class Matcher:
             positions=positions,
             ages=_ages(normalized.folded),
             cue_positions=frozenset(cue_positions),
+            story=frozenset(i for i, factor in enumerate(factors or ()) if factor < 1.0),
         )
 
     def _correct(self, token: str) -> str | None:
@@ -1067,26 +1085,27 @@ class Matcher:
                 score += MARK_SHIFT  # "... bị mất" speaks for the sibling that is about a lost one
             ranked.append(Candidate(self.entries[index], min(1.0, score), name_coverage))
             spans.append(span)
-        self._prefer_head(ranked, spans)
+        self._prefer_head(ranked, spans, query.story)
         # a stable order: scores rounded past float noise, then the entry's place in the knowledge base
         ranked.sort(key=lambda candidate: (-round(candidate.score, 9), self._position[candidate.id]))
         return ranked
 
     @staticmethod
-    def _prefer_head(ranked: list[Candidate], spans: list[tuple[int, int]]) -> None:
-        """When a question names two entries in full, in separate places, the first named is what is asked
-        about and the later one something it involves ("giấy phép lao động ... có bắt buộc lý lịch tư pháp
-        không"): the first gains, the later loses a little."""
+    def _prefer_head(ranked: list[Candidate], spans: list[tuple[int, int]], story: frozenset[int]) -> None:
+        """When a question names two entries in full, in separate places, the first named in a sentence that
+        asks is what is asked about and the others something it involves ("giấy phép lao động ... có bắt
+        buộc lý lịch tư pháp không"; a story's "đã làm giấy khai sinh" before "làm hộ chiếu mất bao lâu?"):
+        that one gains, the others lose a little."""
         best = max((candidate.score for candidate in ranked), default=0.0)
         named = sorted(
-            (spans[position], position)
+            ((spans[position][0] in story, spans[position]), position)
             for position, candidate in enumerate(ranked)
             if candidate.name_coverage >= FULL_NAME_COVERAGE and best - candidate.score <= HEAD_WINDOW
         )
         if len(named) < 2:
             return
-        (first_start, first_end), head = named[0]
-        later = [position for (start, _), position in named[1:] if start > first_end]
+        (_, (first_start, first_end)), head = named[0]
+        later = [position for (_, (start, end)), position in named[1:] if start > first_end or end < first_start]
         if not later:
             return
         for position, shift in [(head, HEAD_SHIFT), *((p, -HEAD_SHIFT) for p in later)]:
@@ -1191,8 +1210,10 @@ class Matcher:
 
     @staticmethod
     def _weak_aspect(query: _Query, aspect: str) -> bool:
-        """The aspect was read from weak cues only (a yes/no "... được không")."""
-        return max((hit.strength for hit in query.cues if hit.aspect == aspect), default=0.0) < WEAK_CUE
+        """The aspect was read from weak cues only, or from the form of a yes/no question ("... được không")."""
+        return (
+            max((hit.strength for hit in query.cues if hit.aspect == aspect and not hit.yes_no), default=0.0) < WEAK_CUE
+        )
 
     def _faq_lead(self, entry: Entry, query: _Query) -> str | None:
         """An FAQ answer to lead with, when the question is (nearly) that FAQ question."""
@@ -1260,7 +1281,14 @@ class Matcher:
         if len(named) < 2:
             return None
         first, second = named[0], named[1]
-        kept = [hit for hit in query.cues if hit.aspect != "overview"]
+        # "khác nhau chỗ nào", "khác nhau ở đâu" ask how they differ, not where
+        ends = {
+            i + len(marker)
+            for marker in _COMPARE_MARKERS
+            for i in range(len(folded))
+            if folded[i : i + len(marker)] == marker
+        }
+        kept = [hit for hit in query.cues if hit.aspect != "overview" and hit.start not in ends]
         aspect = choose_aspect(kept) if kept else "overview"
         pairs = []
         for candidate in (first, second):

@@ -15,6 +15,7 @@ from bot.cli.kbsync import register_sync
 from bot.settings import Settings
 from knowledge import KnowledgeBase, KnowledgeBaseError, Matcher, load_knowledge_base
 from knowledge.conversation import Conversation
+from knowledge.families import check_families, load_families
 from knowledge.importer import import_procedures
 from knowledge.loader import BUNDLED_PATH
 
@@ -115,7 +116,12 @@ def _check(args: argparse.Namespace, settings: Settings) -> int:
     except KnowledgeBaseError as error:
         _print_problems(error)
         return 1
+    family_problems, family_notes = check_families(kb)
+    if family_problems:
+        _print_problems(KnowledgeBaseError(family_problems))
+        return 1
     print("\n".join(_summary(kb)))
+    print("\n".join([f"{len(load_families(kb).families)} families of sibling procedures", *family_notes]))
     return 0
 
 
