@@ -175,6 +175,7 @@ _FOLLOW_FOLDED = frozenset(
 
 # A follow-up with more than this share of words the knowledge base does not know is another topic.
 FOLLOW_UNKNOWN_SHARE = 0.25
+FOLLOW_TOPIC_SHARE = 0.5
 # Comparisons: words that ask how two things differ, and what after "hay" makes it no alternative.
 _COMPARE_MARKERS = (("khac", "nhau"), ("khac", "gi"), ("phan", "biet"), ("so", "sanh"), ("khac", "biet"))
 _NOT_ALTERNATIVE = frozenset({"khong", "chua", "la"})
@@ -747,7 +748,7 @@ class Matcher:
             and named.name_coverage >= FULL_NAME_COVERAGE
             and self._family[self._position[named.id]] is not self._family[self._position[current.id]]
         )
-        if not names_other and (query.cues or self._asks(question, query)) and self._known(own):
+        if not names_other and (query.cues or self._asks(question, query)) and self._on_topic(current, own):
             # "phí đo đạc hết bao nhiêu", "có phải đưa cháu đến tận nơi không": about the same procedure
             return self._continue(question, current, asked or context.aspect)
         if alone.outcome == "answer":
@@ -773,6 +774,15 @@ class Matcher:
     @staticmethod
     def _asks(question: str, query: _Query) -> bool:
         return is_asking(question, query.normalized.accented, query.normalized.folded)
+
+    def _on_topic(self, current: Entry, own: list[tuple[str, str]]) -> bool:
+        """Whether a message's own words fit the procedure in the conversation: words the knowledge base
+        knows, most of them words the procedure itself speaks of ("phí đo đạc" after "tách thửa"; not
+        "công ty nợ lương, kiện ở đâu" after "trợ cấp thất nghiệp")."""
+        if not self._known(own):
+            return False
+        mentioned = sum(self._mentions(current, folded) for _, folded in own)
+        return len(own) <= 1 or mentioned >= FOLLOW_TOPIC_SHARE * len(own)
 
     def _known(self, own: list[tuple[str, str]]) -> bool:
         """Whether the message's own words are words the knowledge base knows (a follow-up, not another
