@@ -20,6 +20,7 @@ import re
 from bisect import bisect_left
 from collections import defaultdict
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any, Literal
 
 from rapidfuzz import fuzz, process
@@ -282,9 +283,17 @@ class _Query:
     story: frozenset[int] = frozenset()  # positions of the words of sentences that tell, not ask
 
 
-def _by_score_then_index(item: tuple[int, float]) -> tuple[float, int]:
-    """Order of (entry index, raw score) pairs: best score first, ties by the entry's place."""
-    return (round(item[1], 9), -item[0])
+def _best(scores: dict[int, float], count: int) -> list[tuple[int, float]]:
+    """The `count` best (entry index, score) pairs, best first; equal scores in the entries' order, so that
+    which of two tied entries makes the cut never depends on how a dict was filled."""
+    pool = heapq.nlargest(count, scores.items(), key=itemgetter(1))
+    if len(pool) == count:
+        cut = pool[-1][1]
+        tied = [item for item in scores.items() if item[1] == cut]
+        if len(tied) > 1:
+            pool = [item for item in pool if item[1] != cut] + tied
+    pool.sort(key=lambda item: (-item[1], item[0]))
+    return pool[:count]
 
 
 def _entry_texts(entry: Entry) -> list[tuple[str, float, bool]]:
@@ -933,6 +942,7 @@ class Matcher:
         # (term, weight, typed with diacritics that the knowledge base has) per useful word
         words: list[tuple[str, str, float, bool]] = []
         plains: list[float] = []
+        told: list[bool] = []  # the word is a story's, not the asking sentence's
         unknown_mass = 0.0
         tokens = [
             (position, accented, folded, token_weight(accented, folded))
@@ -971,10 +981,12 @@ class Matcher:
                 weight *= W_CUE
             if folded.isdigit():
                 weight *= 0.3
+            appended = len(words)
             if folded not in self._idf:
                 # Only words typed without diacritics are spelling-corrected: a word typed with them is
                 # most likely a real word we do not have ("nguội" is not "nuôi").
-                corrected = None if in_cue or accented != folded else self._correct(folded)
+                # (nor a story's words: they hardly count, and correcting costs)
+                corrected = None if in_cue or accented != folded or factor < 1.0 else self._correct(folded)
                 if corrected is None:
                     # content nothing in the knowledge base explains (a cue word is explained: it is the aspect)
                     unknown_mass += 0.0 if in_cue else weight * W_UNKNOWN * self._idf_unknown
@@ -993,6 +1005,8 @@ class Matcher:
                 # the rest of it is content the knowledge base does not explain ("nhân thọ" is not ours)
                 if not in_cue:
                     unknown_mass += weight * (1.0 - W_ACCENT_MISMATCH) * W_UNKNOWN * self._idf_unknown
+            if len(words) > appended:
+                told.append(factor < 1.0)
         positions: dict[str, int] = {}
         for position, folded in enumerate(normalized.folded):
             positions.setdefault(folded, position)
@@ -1009,7 +1023,10 @@ class Matcher:
             term = "=" + accented if exact else folded
             name_weights[term] = max(name_weights.get(term, 0.0), plain)
         content = [folded for folded, _, weight, _ in words if weight >= 0.5]
-        content_with_cues = [w[0] for w, plain in zip(words, plains, strict=True) if plain >= 0.5]
+        # fuzzy similarity compares names with what is asked, not with the story around it
+        content_with_cues = [
+            w[0] for w, plain, story in zip(words, plains, told, strict=True) if plain >= 0.5 and not story
+        ]
         return _Query(
             normalized=normalized,
             cues=cues,
@@ -1067,13 +1084,13 @@ class Matcher:
             common = []
         if total <= 0.0 or not scores:
             return []
-        pool = heapq.nlargest(TOP_K * 3 if common else TOP_K, scores.items(), key=_by_score_then_index)
+        pool = _best(scores, TOP_K * 3 if common else TOP_K)
         if common:
             pool = [
                 (index, raw + sum(mass * self._common[term].get(index, 0.0) for term, mass in common))
                 for index, raw in pool
             ]
-            pool = heapq.nlargest(TOP_K, pool, key=_by_score_then_index)
+            pool = _best(dict(pool), TOP_K)
         ranked = []
         spans: list[tuple[int, int]] = []
         for index, raw in pool:
