@@ -125,6 +125,8 @@ FAMILY_MARKED_COVERAGE = 0.5  # ... when the question names a member's feature (
 DOMINANT_MIN = 0.5
 DOMINANCE = 0.5
 FAMILY_MIN_SCORE = 0.55
+# A sibling that leads the family's ordinary case by this much is answered instead of it.
+DEFAULT_MARGIN = 0.1
 
 # Words of a follow-up that name nothing ("còn lệ phí thì sao?", "vậy thủ tục đó nộp ở đâu").
 _FOLLOW_WORDS = frozenset(
@@ -647,7 +649,7 @@ class Matcher:
             default is not None
             and top.id in alive
             and top.id != default
-            and top.score - scores.get(default, 0.0) >= NAMED_MARGIN
+            and top.score - scores.get(default, 0.0) >= DEFAULT_MARGIN
         ):
             return self._procedure(top.id)
         if default is not None:
@@ -1007,7 +1009,12 @@ class Matcher:
                     unknown_mass += weight * (1.0 - W_ACCENT_MISMATCH) * W_UNKNOWN * self._idf_unknown
             if len(words) > appended:
                 told.append(factor < 1.0)
+        # where each word is, in the asking sentences first: a name the question asks about is placed there
         positions: dict[str, int] = {}
+        story = {i for i, factor in enumerate(factors or ()) if factor < 1.0}
+        for position, folded in enumerate(normalized.folded):
+            if position not in story:
+                positions.setdefault(folded, position)
         for position, folded in enumerate(normalized.folded):
             positions.setdefault(folded, position)
         weights: dict[str, float] = {}
@@ -1041,7 +1048,7 @@ class Matcher:
             positions=positions,
             ages=_ages(normalized.folded),
             cue_positions=frozenset(cue_positions),
-            story=frozenset(i for i, factor in enumerate(factors or ()) if factor < 1.0),
+            story=frozenset(story),
         )
 
     def _correct(self, token: str) -> str | None:
