@@ -179,6 +179,8 @@ _FOLLOW_FOLDED = frozenset(
 # A follow-up with more than this share of words the knowledge base does not know is another topic.
 FOLLOW_UNKNOWN_SHARE = 0.25
 FOLLOW_TOPIC_SHARE = 0.5
+FOLLOW_OTHER_COVERAGE = 0.6
+FOLLOW_OTHER_MARGIN = 0.15
 # Comparisons: words that ask how two things differ, and what after "hay" makes it no alternative.
 _COMPARE_MARKERS = (("khac", "nhau"), ("khac", "gi"), ("phan", "biet"), ("so", "sanh"), ("khac", "biet"))
 _NOT_ALTERNATIVE = frozenset({"khong", "chua", "la"})
@@ -752,12 +754,18 @@ class Matcher:
         if alone.outcome == "answer" and isinstance(alone.entry, Procedure):
             alone.context = self._context_after(alone, context)
             return alone  # names a procedure: that one
-        named = next((c for c in alone.candidates if isinstance(c.entry, Procedure)), None)
+        ranked = self._rank(query)
+        named = next((c for c in ranked if isinstance(c.entry, Procedure)), None)
+        mine = next((c.score for c in ranked if c.id == current.id), 0.0)
         names_other = (
             named is not None
             and named.id != current.id
-            and named.name_coverage >= FULL_NAME_COVERAGE
             and self._family[self._position[named.id]] is not self._family[self._position[current.id]]
+            and (
+                named.name_coverage >= FULL_NAME_COVERAGE
+                # "... có được trợ cấp tuất không" after "trợ cấp xã hội": another procedure fits far better
+                or (named.name_coverage >= FOLLOW_OTHER_COVERAGE and named.score >= mine + FOLLOW_OTHER_MARGIN)
+            )
         )
         if not names_other and (query.cues or self._asks(question, query)) and self._on_topic(current, own):
             # "phí đo đạc hết bao nhiêu", "có phải đưa cháu đến tận nơi không": about the same procedure
