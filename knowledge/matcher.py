@@ -113,6 +113,8 @@ MIN_NAME_COVERAGE = 0.6
 W_STORY = 0.25
 W_STORY_NAME = 0.85
 MAX_QUESTION_CHARS = 1500
+# ... and at most this many words of it are read (the asking sentences first, then the story nearest them).
+MAX_WORDS = 80
 # A word the knowledge base says rules an entry out ("nước ngoài" for the domestic marriage) costs this much.
 RULED_OUT_SHIFT = 0.3
 # A word of a sibling's own features ("bị mất", "người nước ngoài") in the question gains it this much.
@@ -912,6 +914,8 @@ class Matcher:
         norms = [self._expand_initialisms(normalize(part)) for part in parts]
         asking = [is_asking(part, n.accented, n.folded) for part, n in zip(parts, norms, strict=True)]
         story = any(asking) and not all(asking)
+        if story and sum(len(n.accented) for n in norms) > MAX_WORDS:
+            parts, norms, asking = self._within_budget(parts, norms, asking)
         accented: list[str] = []
         folded: list[str] = []
         factors: list[float] = []
@@ -933,6 +937,26 @@ class Matcher:
             factors += [1.0 if asks or not story else W_STORY] * len(part.accented)
         normalized = Normalized(tuple(accented), tuple(folded))
         return normalized, factors if story else None, cues, rank_sentences(asked, conditional) or cues
+
+    @staticmethod
+    def _within_budget(
+        parts: list[str], norms: list[Normalized], asking: list[bool]
+    ) -> tuple[list[str], list[Normalized], list[bool]]:
+        """A long story is cut to `MAX_WORDS`: the sentences that ask, then the story sentences nearest to
+        the first of them (what a story says just before its question matters most), in their order."""
+        first = asking.index(True)
+        order = [i for i, asks in enumerate(asking) if asks]
+        order += sorted((i for i, asks in enumerate(asking) if not asks), key=lambda i: (abs(i - first), i))
+        kept: set[int] = set()
+        used = 0
+        for i in order:
+            size = len(norms[i].accented)
+            if used + size > MAX_WORDS and kept:
+                continue
+            kept.add(i)
+            used += size
+        chosen = sorted(kept)
+        return [parts[i] for i in chosen], [norms[i] for i in chosen], [asking[i] for i in chosen]
 
     def _yes_no(self, sentence: str, offset: int) -> list[CueHit]:
         """The yes/no cue of the first clause of a sentence that is a yes/no question ("có được làm căn
