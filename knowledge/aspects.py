@@ -106,6 +106,9 @@ _CUES: dict[str, dict[str, float]] = {
         "hướng dẫn": 2.0,
         "làm gì": 1.5,
         "thủ tục gì": 1.0,
+        "những thủ tục gì": 2.2,
+        "làm những thủ tục gì": 2.6,
+        "làm thủ tục gì": 2.6,
         "tiến hành": 1.0,
     },
     "where": {
@@ -350,6 +353,7 @@ def is_asking(raw: str, accented: tuple[str, ...], folded: tuple[str, ...]) -> b
 # the conditions — unless it asks about a way of doing it ("nộp trực tuyến được không"): the steps.
 YES_NO_STRENGTH = 2.2
 _YES_NO_FINAL = frozenset({"không", "khong", "chưa", "chua", "hông", "hong", "hem"})
+_YES_NO_PAIRS = frozenset({("duoc", "khong"), ("hay", "khong"), ("hay", "chua"), ("phai", "khong")})
 _CHANNEL_WORDS = (
     ("trực", "tuyến"),
     ("qua", "mạng"),
@@ -372,8 +376,14 @@ def yes_no_cue(accented: tuple[str, ...], folded: tuple[str, ...], offset: int =
     end = len(accented)
     while end > 1 and accented[end - 1] in _TAIL_FILLERS:
         end -= 1
-    if not end or accented[end - 1] not in _YES_NO_FINAL:
+    if not end:
         return None
+    if accented[end - 1] not in _YES_NO_FINAL:
+        # "có được không vì tôi không có thời gian": the question, then its reason
+        pairs = [i + 2 for i in range(end - 1) if (folded[i], folded[i + 1]) in _YES_NO_PAIRS]
+        if not pairs:
+            return None
+        end = pairs[0]
     words = tuple(fold(word) for word in accented[:end])
     for phrase in _CHANNEL_WORDS:
         folded_phrase = tuple(fold(word) for word in phrase)
