@@ -118,6 +118,7 @@ _CUES: dict[str, dict[str, float]] = {
         "nơi nào": 3.0,
         "nơi nộp": 3.0,
         "đi đâu": 3.0,
+        "đến đâu": 3.0,
         "nộp đâu": 3.0,
         "làm đâu": 3.0,
         "=đâu": 2.0,
@@ -291,7 +292,14 @@ def choose_aspect(hits: list[CueHit]) -> str:
             for other in beaten:
                 if other in scores:
                     scores[aspect] = max(scores[aspect], scores[other] + 0.1)
-    best = max(ASPECTS, key=lambda aspect: (scores.get(aspect, 0.0), -ASPECTS.index(aspect)))
+    # equal strength: what is asked first ("nộp ở đâu và cần giấy tờ gì"), then the fixed order of ASPECTS
+    first: dict[str, int] = {}
+    for hit in hits:
+        first[hit.aspect] = min(first.get(hit.aspect, hit.start), hit.start)
+    best = max(
+        ASPECTS,
+        key=lambda aspect: (round(scores.get(aspect, 0.0), 6), -first.get(aspect, 10**6), -ASPECTS.index(aspect)),
+    )
     return best if scores.get(best, 0.0) >= _MIN_STRENGTH else "overview"
 
 
@@ -354,7 +362,7 @@ def is_asking(raw: str, accented: tuple[str, ...], folded: tuple[str, ...]) -> b
 YES_NO_STRENGTH = 2.2
 _YES_NO_FINAL = frozenset({"không", "khong", "chưa", "chua", "hông", "hong", "hem"})
 _YES_NO_PAIRS = frozenset({("duoc", "khong"), ("hay", "khong"), ("hay", "chua"), ("phai", "khong")})
-_CHANNEL_WORDS = (
+_CHANNEL_WORDS: tuple[tuple[str, ...], ...] = (
     ("trực", "tuyến"),
     ("qua", "mạng"),
     ("tại", "nhà"),
@@ -364,6 +372,21 @@ _CHANNEL_WORDS = (
     ("ủy", "quyền"),
     ("nhờ", "người"),
     ("vneid",),
+)
+# ... or about a place ("có phải về quê làm lại không", "sang huyện khác chứng thực được không"): where.
+_PLACE_WORDS: tuple[tuple[str, ...], ...] = (
+    ("về", "quê"),
+    ("ở", "quê"),
+    ("tại", "quê"),
+    ("tỉnh", "khác"),
+    ("huyện", "khác"),
+    ("xã", "khác"),
+    ("phường", "khác"),
+    ("quận", "khác"),
+    ("nơi", "khác"),
+    ("sang", "bên"),
+    ("về", "thành", "phố"),
+    ("trái", "tuyến"),
 )
 # Cues of the first sentence that asks lead (citizens ask the main thing first); a sentence that starts with
 # "nếu" ("Nếu được thì cần thủ tục gì?") asks on condition of the one before, and counts less.
@@ -385,6 +408,11 @@ def yes_no_cue(accented: tuple[str, ...], folded: tuple[str, ...], offset: int =
             return None
         end = pairs[0]
     words = tuple(fold(word) for word in accented[:end])
+    for phrase in _PLACE_WORDS:
+        folded_phrase = tuple(fold(word) for word in phrase)
+        size = len(folded_phrase)
+        if any(words[i : i + size] == folded_phrase for i in range(len(words) - size + 1)):
+            return CueHit("where", YES_NO_STRENGTH + 0.1, offset + end - 1, offset + end, yes_no=True)
     for phrase in _CHANNEL_WORDS:
         folded_phrase = tuple(fold(word) for word in phrase)
         size = len(folded_phrase)
