@@ -18,7 +18,7 @@ import heapq
 import math
 import re
 from bisect import bisect_left
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import Any, Literal
@@ -269,6 +269,9 @@ class _Name:
     mass: float
     text: str
     folded: frozenset[str]
+    # words the name has more than once ("nuôi con nuôi"), with how many times: a question that has such a
+    # word fewer times covers it only in part ("quyền nuôi con" is not "nuôi con nuôi")
+    repeated: tuple[tuple[str, int], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -287,6 +290,18 @@ class _Query:
     ages: tuple[int, ...] = ()  # ages the question speaks of ("10 tuổi", "sơ sinh" = 0)
     cue_positions: frozenset[int] = frozenset()  # every word of an aspect cue, asking sentence or not
     story: frozenset[int] = frozenset()  # positions of the words of sentences that tell, not ask
+    counts: dict[str, int] = field(default_factory=dict)  # folded word -> how many times the question has it
+
+
+def _repeated(pairs: list[tuple[str, str]]) -> tuple[tuple[str, int], ...]:
+    """The words of a name that occur more than once (the same word: "lại" and "lái" are two), as (folded,
+    count), in the name's order."""
+    counts = Counter(pairs)
+    return tuple(
+        (folded, counts[(folded, accented)])
+        for folded, accented in dict.fromkeys(pairs)
+        if counts[(folded, accented)] > 1
+    )
 
 
 def _best(scores: dict[int, float], count: int) -> list[tuple[int, float]]:
@@ -415,7 +430,7 @@ class Matcher:
         # match a question typed without diacritics, and syllables with diacritics behind "=" ("=giấy"),
         # which keep "lái" apart from "lại" when the citizen typed them.
         postings: dict[str, list[tuple[int, float]]] = defaultdict(list)
-        raw_names: list[list[tuple[list[tuple[str, str]], str]]] = []
+        raw_names: list[list[tuple[list[tuple[str, str]], str, tuple[tuple[str, int], ...]]]] = []
         # Word pairs of each entry's own title and aliases: a cue word inside them ("mai táng phí") is no cue.
         self._own_bigrams: list[frozenset[str]] = []
         self._general_aspects: list[frozenset[str]] = []
@@ -437,7 +452,7 @@ class Matcher:
                     )
             self._general_aspects.append(frozenset(aspects))
             self._own_bigrams.append(frozenset(own))
-            names: list[tuple[list[tuple[str, str]], str]] = []
+            names: list[tuple[list[tuple[str, str]], str, tuple[tuple[str, int], ...]]] = []
             weights: dict[str, float] = {}
             for text, weight, is_name in _entry_texts(entry):
                 pairs = _content_pairs(normalize(text))
@@ -451,7 +466,9 @@ class Matcher:
                 for term in set(terms):
                     weights[term] = weights.get(term, 0.0) + weight
                 if is_name and pairs:
-                    names.append((pairs, " ".join(folded)))
+                    # repeats as written, not as expanded ("bằng lái" reads "giấy phép lái xe bằng lái")
+                    as_written = _content_pairs(normalize(text, expand=False))
+                    names.append((pairs, " ".join(folded), _repeated(as_written)))
             for term, weight in weights.items():
                 postings[term].append((index, weight if weight < 1.0 else 1.0))
             raw_names.append(names)
@@ -472,7 +489,7 @@ class Matcher:
         )
         # a word of a name, a known abbreviation or anything that reads as a Vietnamese syllable ("nat",
         # "mot") is never taken for an initialism
-        name_words = {f for names in raw_names for pairs, _ in names for f, _ in pairs}
+        name_words = {f for names in raw_names for pairs, _, _ in names for f, _ in pairs}
         self._initialisms = {
             key: phrases
             for key, phrases in initialisms.items()
@@ -489,8 +506,9 @@ class Matcher:
                     math.fsum(self._idf.get(f, 0.0) for f in sorted({f for f, _ in pairs})),
                     text,
                     frozenset(f for f, _ in pairs),
+                    repeated,
                 )
-                for pairs, text in names
+                for pairs, text, repeated in names
             ]
             for names in raw_names
         ]
@@ -1081,6 +1099,7 @@ class Matcher:
             ages=_ages(normalized.folded),
             cue_positions=frozenset(cue_positions),
             story=frozenset(story),
+            counts=dict(Counter(normalized.folded)),
         )
 
     def _correct(self, token: str) -> str | None:
@@ -1211,6 +1230,9 @@ class Matcher:
                     joined[folded] = weight * (W_ALONE if alone else 1.0)
             if not found:
                 continue  # nothing in common: neither coverage nor similarity to speak of
+            for folded, times in name.repeated:
+                if folded in joined:
+                    joined[folded] *= min(1.0, query.counts.get(folded, 0) / times)
             if name.mass > 0.0:
                 covered = sum(self._idf.get(f, 0.0) * min(1.0, weight) for f, weight in joined.items())
                 if covered / name.mass > best_coverage:

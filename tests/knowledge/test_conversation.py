@@ -284,3 +284,17 @@ def test_a_stored_conversation_reads_back_and_junk_is_ignored() -> None:
     assert Conversation.from_json(conversation.to_json()) == conversation
     for junk in (None, "x", [], {"procedure": 3}, {"pending": {"ids": "a"}}, {"aspect": "nonsense"}):
         assert Conversation.from_json(junk) is None
+
+
+def test_a_name_that_repeats_a_word_needs_it_twice(kb: KnowledgeBase) -> None:
+    """ "quyền nuôi con" is not "nuôi con nuôi": a word a name has twice is covered once by a question that
+    has it once (and "lái" and "lại" are two words, however a question folds them)."""
+    base = kb.procedures[0]
+    adoption = base.model_copy(
+        update={"id": "nuoi-con-nuoi", "title": "Đăng ký việc nuôi con nuôi", "aliases": ["nuôi con nuôi"], "faq": []}
+    )
+    matcher = Matcher(KnowledgeBase(departments=kb.departments, procedures=[adoption], general=[]), CENTRE)
+    custody = matcher.ask("ly hôn thì ai được quyền nuôi con")
+    adopt = matcher.ask("thủ tục nhận nuôi con nuôi")
+    assert custody.outcome != "answer"
+    assert (adopt.outcome, adopt.entry.id if adopt.entry else None) == ("answer", "nuoi-con-nuoi")
