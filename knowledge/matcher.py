@@ -467,8 +467,12 @@ class Matcher:
                     weights[term] = weights.get(term, 0.0) + weight
                 if is_name and pairs:
                     # repeats as written, not as expanded ("bằng lái" reads "giấy phép lái xe bằng lái")
-                    as_written = _content_pairs(normalize(text, expand=False))
-                    names.append((pairs, " ".join(folded), _repeated(as_written)))
+                    repeated = (
+                        _repeated(_content_pairs(normalize(text, expand=False)))
+                        if len(set(folded)) < len(folded)  # (most names repeat nothing: no second reading)
+                        else ()
+                    )
+                    names.append((pairs, " ".join(folded), repeated))
             for term, weight in weights.items():
                 postings[term].append((index, weight if weight < 1.0 else 1.0))
             raw_names.append(names)
