@@ -206,6 +206,7 @@ class Candidate:
     entry: Entry
     score: float
     name_coverage: float = 1.0
+    ruled_out: bool = False  # the question has a word the knowledge base says rules this entry out
 
     @property
     def id(self) -> str:
@@ -557,13 +558,16 @@ class Matcher:
         if not query.content_terms and query.unknown_mass == 0.0 and query.cues:
             # Only an aspect ("lệ phí bao nhiêu?") without a procedure: ask which one.
             return self._fallback(question, query.aspect, [], need_procedure=True)
-        ranked = self._rank(query)
-        top = ranked[0] if ranked else None
-        if top is None or top.score < CLARIFY_THRESHOLD:
-            return self._not_found(question, query, ranked)
-        compared = self._comparison(question, query, ranked)
+        everything = self._rank(query)
+        # an entry the question rules out is never the answer ("thi bằng lái" is no exchange of a licence)
+        ranked = [c for c in everything if not c.ruled_out]
+        # a comparison names both, whatever one says against the other ("nội địa và quốc tế khác nhau")
+        compared = self._comparison(question, query, everything) if everything else None
         if compared is not None:
             return compared
+        top = ranked[0] if ranked else None
+        if top is None or top.score < CLARIFY_THRESHOLD:
+            return self._not_found(question, query, everything)
         runner_up = ranked[1].score if len(ranked) > 1 else 0.0
         confident = (
             top.score >= ANSWER_THRESHOLD
@@ -1168,11 +1172,12 @@ class Matcher:
                 # "con em 10 tuổi" fits "dưới 14 tuổi", not "từ đủ 14 tuổi trở lên"
                 fits = any(ages[0] <= age < ages[1] for age in query.ages)
                 score += AGE_SHIFT if fits else -AGE_SHIFT
-            if self._ruled[index] and has_any(query.normalized, self._ruled[index]):
+            ruled = bool(self._ruled[index]) and has_any(query.normalized, self._ruled[index])
+            if ruled:
                 score -= RULED_OUT_SHIFT  # "kết hôn với người Hàn Quốc" is not the domestic marriage
             elif self._marks[index] and has_any(query.normalized, self._marks[index]):
                 score += MARK_SHIFT  # "... bị mất" speaks for the sibling that is about a lost one
-            ranked.append(Candidate(self.entries[index], min(1.0, score), name_coverage))
+            ranked.append(Candidate(self.entries[index], min(1.0, score), name_coverage, ruled))
             spans.append(span)
         self._prefer_head(ranked, spans, query.story)
         # a stable order: scores rounded past float noise, then the entry's place in the knowledge base
@@ -1200,7 +1205,10 @@ class Matcher:
         for position, shift in [(head, HEAD_SHIFT), *((p, -HEAD_SHIFT) for p in later)]:
             candidate = ranked[position]
             ranked[position] = Candidate(
-                candidate.entry, min(1.0, max(0.0, candidate.score + shift)), candidate.name_coverage
+                candidate.entry,
+                min(1.0, max(0.0, candidate.score + shift)),
+                candidate.name_coverage,
+                candidate.ruled_out,
             )
 
     def _name_signals(self, index: int, query: _Query) -> tuple[float, float, bool, tuple[int, int]]:
@@ -1368,7 +1376,7 @@ class Matcher:
             for c in ranked[:4]
             if isinstance(c.entry, Procedure)
             and c.name_coverage >= COMPARE_COVERAGE
-            and c.score >= top - COMPARE_WINDOW
+            and c.score >= max(CLARIFY_THRESHOLD, top - COMPARE_WINDOW)
         ]
         if len(named) < 2:
             return None

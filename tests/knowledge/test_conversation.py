@@ -42,7 +42,11 @@ FAMILIES: dict[str, Any] = {
             },
         },
     },
-    "ruled_out": {"dang-ky-ket-hon": ["$foreign"], "doi-giay-phep-lai-xe": ["bị mất", "đánh mất"]},
+    "ruled_out": {
+        "dang-ky-ket-hon": ["$foreign"],
+        "doi-giay-phep-lai-xe": ["bị mất", "đánh mất", "học lái"],
+        "cap-lai-giay-phep-lai-xe": ["học lái"],
+    },
 }
 
 
@@ -195,6 +199,14 @@ def test_dialogue(matcher: Matcher, name: str, turns: list[Turn]) -> None:
 def test_sibling_knowledge_decides(matcher: Matcher, question: str, procedure_id: str) -> None:
     answer = matcher.ask(question)
     assert (answer.outcome, answer.entry.id if answer.entry else None) == ("answer", procedure_id), answer.to_json()
+
+
+def test_a_ruled_out_entry_is_never_the_answer(matcher: Matcher) -> None:
+    """Learning to drive is neither exchanging nor replacing a licence: the knowledge base does not have it."""
+    for question in ("học lái xe ô tô để lấy giấy phép lái xe thì đăng ký ở đâu", "đổi giấy phép lái xe học lái"):
+        answer = matcher.ask(question)
+        assert answer.outcome == "fallback", answer.to_json()
+        assert {c.id for c in answer.candidates} >= {"doi-giay-phep-lai-xe"}  # offered as the closest, not answered
 
 
 def test_the_separating_question_has_its_options_as_buttons(matcher: Matcher) -> None:
