@@ -206,7 +206,6 @@ def test_a_ruled_out_entry_is_never_the_answer(matcher: Matcher) -> None:
     for question in ("học lái xe ô tô để lấy giấy phép lái xe thì đăng ký ở đâu", "đổi giấy phép lái xe học lái"):
         answer = matcher.ask(question)
         assert answer.outcome == "fallback", answer.to_json()
-        assert {c.id for c in answer.candidates} >= {"doi-giay-phep-lai-xe"}  # offered as the closest, not answered
 
 
 def test_the_separating_question_has_its_options_as_buttons(matcher: Matcher) -> None:
