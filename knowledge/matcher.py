@@ -776,6 +776,10 @@ class Matcher:
             return None
         variant = self._variant(query, current)
         alone = self._decide(question, query)
+        index = self._position[current.id]
+        if variant is None and self._ruled[index] and has_any(query.normalized, self._ruled[index]):
+            alone.context = self._context_after(alone, context)
+            return alone  # the message rules the procedure out: whatever it is about, not that one
         if variant is not None and (alone.outcome != "answer" or alone.entry is None or alone.entry.id == variant):
             # a variant without an aspect of its own is a new case: its overview first
             return self._continue(question, self._procedure(variant), asked or "overview")
@@ -880,7 +884,7 @@ class Matcher:
                 ]
                 if len(fitting) == 1:
                     return self._by_id[fitting[0]]
-        ranked = [c for c in self._rank(query) if c.id in offered]
+        ranked = [c for c in self._rank(query) if c.id in offered and not c.ruled_out]
         if (
             ranked
             and ranked[0].score >= CLARIFY_THRESHOLD * 0.8
