@@ -139,6 +139,13 @@ DIALOGUES: list[tuple[str, list[Turn]]] = [
         ],
     ),
     (
+        "a message that rules the procedure out does not continue it",
+        [
+            ("đổi bằng lái xe hết hạn mất bao lâu", "answer", "doi-giay-phep-lai-xe", "processing_time"),
+            ("còn học lái xe ô tô thì đăng ký ở đâu", "fallback", None, None),
+        ],
+    ),
+    (
         "one question separates the siblings; a typed answer picks one",
         [
             ("bằng lái xe cần giấy tờ gì", "clarify", None, "documents"),
