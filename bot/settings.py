@@ -65,6 +65,7 @@ class Settings(BaseSettings):
     rating_scale: Literal[3, 5] = 3
     rating_change_days: int = 7
     handoff_timeout_minutes: int = 30
+    faq_context_minutes: float = 30.0
 
     # --- Telegram --------------------------------------------------------------------------------
     telegram_bot_token: SecretStr | None = None

@@ -112,7 +112,7 @@ def late_step(facts: DossierFacts, lang: Lang, settings: Settings, calendar: Wor
         return ""
     tz = calendar.tz
     if now > d.due_at:
-        return say(lang, "next_late", due=fmt_date(d.due_at, tz, lang), hotline=settings.centre_hotline)
+        return say(lang, "next_late", due=fmt_date(d.due_at, tz, lang), hotline=settings.contact_hotline)
     if d.due_at != d.original_due_at and now > d.original_due_at:
         return say(
             lang,

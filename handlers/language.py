@@ -1,4 +1,5 @@
-"""Vietnamese by default, English on request ("English", `/lang en`, the menu's language button)."""
+"""Vietnamese by default, English on request ("English", "English please", `/lang en`, the menu's language
+button) or when a citizen writes in English."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from handlers.base import Button, Context, IncomingMessage, Reply
 from handlers.cards import menu_buttons
 from handlers.common import command_text, contact_for, is_citizen_chat
 from handlers.messages import Lang, say
+from knowledge.normalize import asks_for_english, is_english
 
 _ENGLISH = frozenset({"english", "/lang en", "/en", "/english", "in english", "tieng anh", "speak english"})
 _VIETNAMESE = frozenset({"tieng viet", "/lang vi", "/vi", "/tiengviet", "vietnamese", "in vietnamese"})
@@ -24,6 +26,8 @@ def requested_language(msg: IncomingMessage) -> Literal["en", "vi", "choose"] | 
     text = command_text(msg.text)
     if text in _ENGLISH:
         return "en"
+    if asks_for_english(text):
+        return "en"
     if text in _VIETNAMESE:
         return "vi"
     if text == "/lang":
@@ -37,6 +41,11 @@ async def handle_language(msg: IncomingMessage, ctx: Context) -> list[Reply] | N
         return None
     wanted = requested_language(msg)
     if wanted is None:
+        if msg.kind == "text" and is_english(msg.text):
+            # a question in English: the chat goes on in English, and the FAQ answers the question
+            async with ctx.sessionmaker.begin() as session:
+                contact = await contact_for(session, msg)
+                contact.language = "en"
         return None
     if wanted == "choose":
         return [

@@ -396,6 +396,19 @@ TEXTS: dict[Lang, dict[str, str]] = {
             "Dossier {code} ({procedure}) is waiting for supplementary documents; the deadline is {deadline}. "
             "Please supply them in time so processing can continue; send the dossier code to see what is needed."
         ),
+        # --- questions about procedures, in an English chat ---
+        "faq_in_vietnamese": (
+            "Details of procedures are kept in Vietnamese only — sorry for that. "
+            "This is what our knowledge base says about “{title}”:"
+        ),
+        "faq_clarify_in_vietnamese": (
+            "Details of procedures are kept in Vietnamese only — sorry for that. "
+            "Please choose the case that fits (the options are in Vietnamese):"
+        ),
+        "faq_not_found": (
+            "Sorry, I could not find this in our knowledge base of procedures (it is in Vietnamese). "
+            "Please call our hotline {hotline} ({hours}) or press “Talk to an officer”."
+        ),
     },
 }
 

@@ -106,6 +106,9 @@ _CUES: dict[str, dict[str, float]] = {
         "hướng dẫn": 2.0,
         "làm gì": 1.5,
         "thủ tục gì": 1.0,
+        "những thủ tục gì": 2.2,
+        "làm những thủ tục gì": 2.6,
+        "làm thủ tục gì": 2.6,
         "tiến hành": 1.0,
     },
     "where": {
@@ -115,11 +118,17 @@ _CUES: dict[str, dict[str, float]] = {
         "nơi nào": 3.0,
         "nơi nộp": 3.0,
         "đi đâu": 3.0,
+        "đến đâu": 3.0,
         "nộp đâu": 3.0,
         "làm đâu": 3.0,
         "=đâu": 2.0,
         "địa chỉ": 2.5,
         "cơ quan nào": 2.5,
+        "cho ai": 2.5,
+        "nộp cho ai": 3.0,
+        "gặp ai": 2.5,
+        "liên hệ ai": 3.0,
+        "liên hệ với ai": 3.0,
         "nộp ở": 2.0,
         "làm ở": 2.0,
         "trực tuyến": 1.5,
@@ -212,6 +221,7 @@ class CueHit:
     strength: float
     start: int
     end: int
+    yes_no: bool = False  # read from the form of a yes/no question, not from a cue phrase
 
 
 def _compile() -> dict[str, list[_Cue]]:
@@ -242,10 +252,21 @@ def _matches(cue: _Cue, accented: tuple[str, ...], folded: tuple[str, ...], star
     return True
 
 
+# Words that look like a cue but name something else: the lawyer addressed ("Luật sư cho tôi hỏi") asks for
+# no legal basis.
+_NOT_CUES = frozenset({("luat", "su"), ("van", "phong", "luat"), ("cong", "ty", "luat")})
+
+
+def _not_a_cue(folded: tuple[str, ...], start: int) -> bool:
+    return any(folded[start : start + len(phrase)] == phrase for phrase in _NOT_CUES)
+
+
 def find_cues(accented: tuple[str, ...], folded: tuple[str, ...]) -> list[CueHit]:
     """Every cue phrase present in the (normalised) question."""
     hits: list[CueHit] = []
     for start, key in enumerate(folded):
+        if _not_a_cue(folded, start):
+            continue
         for cue in _COMPILED.get(key, ()):
             if _matches(cue, accented, folded, start):
                 hits.append(CueHit(cue.aspect, cue.strength, start, start + len(cue.words)))
@@ -271,8 +292,155 @@ def choose_aspect(hits: list[CueHit]) -> str:
             for other in beaten:
                 if other in scores:
                     scores[aspect] = max(scores[aspect], scores[other] + 0.1)
-    best = max(ASPECTS, key=lambda aspect: (scores.get(aspect, 0.0), -ASPECTS.index(aspect)))
+    # equal strength: what is asked first ("nộp ở đâu và cần giấy tờ gì"), then the fixed order of ASPECTS
+    first: dict[str, int] = {}
+    for hit in hits:
+        first[hit.aspect] = min(first.get(hit.aspect, hit.start), hit.start)
+    best = max(
+        ASPECTS,
+        key=lambda aspect: (round(scores.get(aspect, 0.0), 6), -first.get(aspect, 10**6), -ASPECTS.index(aspect)),
+    )
     return best if scores.get(best, 0.0) >= _MIN_STRENGTH else "overview"
 
 
-__all__ = ["ASPECTS", "CueHit", "choose_aspect", "find_cues"]
+# Words that make a sentence a question wherever they stand (accented), their spellings without diacritics
+# where those are no other common word, and folded word pairs that ask ("bao lâu", "thì sao", "ở đâu").
+_ASKING_ANYWHERE = frozenset({"gì", "nào", "đâu", "mấy", "chăng", "hả", "hở"})
+_ASKING_FOLDED = frozenset({"gi", "ntn"})
+_ASKING_PAIRS = frozenset(
+    {
+        ("bao", "nhieu"),
+        ("bao", "lau"),
+        ("bao", "gio"),
+        ("thi", "sao"),
+        ("tai", "sao"),
+        ("vi", "sao"),
+        ("ra", "sao"),
+        ("lam", "sao"),
+        ("the", "nao"),
+        ("nhu", "nao"),
+        ("o", "dau"),
+        ("di", "dau"),
+        ("cho", "nao"),
+        ("khi", "nao"),
+        ("la", "gi"),
+    }
+)
+# ... and words that ask only at the end of a sentence ("có được cấp lại không", "đã làm chưa").
+_ASKING_FINAL = frozenset({"không", "khong", "chưa", "chua", "hông", "hong", "hem", "nhỉ", "nhi"})
+_TAIL_FILLERS = frozenset({"ạ", "a", "à", "vậy", "vay", "nhé", "nhe", "nha", "ơi", "oi", "thế", "hả", "ha", "admin"})
+_INDEFINITE_BEFORE = frozenset({"bat", "cu", "ky"})
+_INDEFINITE_AFTER = frozenset({"ca", "do", "het"})
+
+
+def is_asking(raw: str, accented: tuple[str, ...], folded: tuple[str, ...]) -> bool:
+    """Whether a sentence asks something: a final "?", a question word ("gì", "bao lâu", "ở đâu"), or a
+    yes/no question's final "không" / "chưa". A cue alone does not ask ("Tôi đã chuẩn bị đủ giấy tờ.")."""
+    if raw.rstrip().endswith("?"):
+        return True
+    if not accented:
+        return False
+    end = len(accented)
+    while end > 1 and accented[end - 1] in _TAIL_FILLERS:
+        end -= 1
+    if accented[end - 1] in _ASKING_FINAL:
+        return True
+    for position, (word, plain) in enumerate(zip(accented[:end], folded[:end], strict=True)):
+        if word in _ASKING_ANYWHERE or (word == plain and plain in _ASKING_FOLDED):
+            indefinite = (position > 0 and folded[position - 1] in _INDEFINITE_BEFORE) or (
+                position + 1 < end and folded[position + 1] in _INDEFINITE_AFTER
+            )
+            if not indefinite:  # "bất cứ giấy tờ nào", "không có gì cả" ask nothing
+                return True
+        if position + 1 < end and (plain, folded[position + 1]) in _ASKING_PAIRS:
+            return True
+    return False
+
+
+# A yes/no question ("có được cấp lại không", "có phải xin giấy phép không") asks whether one may or must:
+# the conditions — unless it asks about a way of doing it ("nộp trực tuyến được không"): the steps.
+YES_NO_STRENGTH = 2.2
+_YES_NO_FINAL = frozenset({"không", "khong", "chưa", "chua", "hông", "hong", "hem"})
+_YES_NO_PAIRS = frozenset({("duoc", "khong"), ("hay", "khong"), ("hay", "chua"), ("phai", "khong")})
+_CHANNEL_WORDS: tuple[tuple[str, ...], ...] = (
+    ("trực", "tuyến"),
+    ("qua", "mạng"),
+    ("tại", "nhà"),
+    ("ở", "nhà"),
+    ("bưu", "điện"),
+    ("bưu", "chính"),
+    ("ủy", "quyền"),
+    ("nhờ", "người"),
+    ("vneid",),
+)
+# ... or about a place ("có phải về quê làm lại không", "sang huyện khác chứng thực được không"): where.
+_PLACE_WORDS: tuple[tuple[str, ...], ...] = (
+    ("về", "quê"),
+    ("ở", "quê"),
+    ("tại", "quê"),
+    ("tỉnh", "khác"),
+    ("huyện", "khác"),
+    ("xã", "khác"),
+    ("phường", "khác"),
+    ("quận", "khác"),
+    ("nơi", "khác"),
+    ("sang", "bên"),
+    ("về", "thành", "phố"),
+    ("trái", "tuyến"),
+)
+# Cues of the first sentence that asks lead (citizens ask the main thing first); a sentence that starts with
+# "nếu" ("Nếu được thì cần thủ tục gì?") asks on condition of the one before, and counts less.
+FIRST_QUESTION_LEAD = 0.6
+CONDITIONAL_LAG = 0.6
+
+
+def yes_no_cue(accented: tuple[str, ...], folded: tuple[str, ...], offset: int = 0) -> CueHit | None:
+    """The cue of a yes/no question, if the sentence is one."""
+    end = len(accented)
+    while end > 1 and accented[end - 1] in _TAIL_FILLERS:
+        end -= 1
+    if not end:
+        return None
+    if accented[end - 1] not in _YES_NO_FINAL:
+        # "có được không vì tôi không có thời gian": the question, then its reason
+        pairs = [i + 2 for i in range(end - 1) if (folded[i], folded[i + 1]) in _YES_NO_PAIRS]
+        if not pairs:
+            return None
+        end = pairs[0]
+    words = tuple(fold(word) for word in accented[:end])
+    for phrase in _PLACE_WORDS:
+        folded_phrase = tuple(fold(word) for word in phrase)
+        size = len(folded_phrase)
+        if any(words[i : i + size] == folded_phrase for i in range(len(words) - size + 1)):
+            return CueHit("where", YES_NO_STRENGTH + 0.1, offset + end - 1, offset + end, yes_no=True)
+    for phrase in _CHANNEL_WORDS:
+        folded_phrase = tuple(fold(word) for word in phrase)
+        size = len(folded_phrase)
+        if any(words[i : i + size] == folded_phrase for i in range(len(words) - size + 1)):
+            return CueHit("steps", YES_NO_STRENGTH + 0.1, offset + end - 1, offset + end, yes_no=True)
+    return CueHit("conditions", YES_NO_STRENGTH, offset + end - 1, offset + end, yes_no=True)
+
+
+def rank_sentences(hits: list[list[CueHit]], conditional: list[bool]) -> list[CueHit]:
+    """The cues of the asking sentences, in order, with the first sentence's lead and the conditional
+    sentences' lag applied to their strengths."""
+    out: list[CueHit] = []
+    first = True
+    for sentence, lagging in zip(hits, conditional, strict=True):
+        if not sentence:
+            continue
+        shift = -CONDITIONAL_LAG if lagging else (FIRST_QUESTION_LEAD if first else 0.0)
+        first = first and lagging
+        out += [CueHit(hit.aspect, hit.strength + shift, hit.start, hit.end, hit.yes_no) for hit in sentence]
+    return out
+
+
+__all__ = [
+    "ASPECTS",
+    "CueHit",
+    "choose_aspect",
+    "find_cues",
+    "is_asking",
+    "rank_sentences",
+    "yes_no_cue",
+]

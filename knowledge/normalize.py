@@ -251,7 +251,7 @@ def _words(text: str) -> frozenset[str]:
 # `FOLDED_STOPWORDS` are the diacritics-free spellings whose every common reading is such a word.
 STOPWORDS: frozenset[str] = _words(
     """
-    à ạ ơi nhé nha hả hở vậy thế thì mà là có không được em anh chị chú bác cô mình tôi tui cháu bạn
+    à ạ ơi nhé nha hả hở vậy thế thì mà là có không được em anh chị chú bác cô mình tôi tui cháu bạn còn
     admin ông bà dạ vâng ok oke okay nhỉ với và hay hoặc của cho cần muốn hỏi biết xin vui lòng rồi
     này đó kia thôi gì nào sao ai đâu bao nhiêu mấy khi phải nên bị đã đang sẽ ra vào tại ở những các
     một mọi người như nhau ah ha nhe oi ơ
@@ -376,6 +376,243 @@ def strip_fillers(tokens: tuple[str, ...]) -> tuple[str, ...]:
     return tokens[:end]
 
 
+# A sentence ends at ? or ! (even without a space after it: "...như thế nào?em cảm ơn"), at . ; : followed
+# by a space (not inside "1.000" or "TP.HCM"), and at a line break.
+_SENTENCE_BREAK = re.compile(r"(?<=[?!])\s*|(?<=[.;:…])\s+|[\r\n]+")
+
+
+def split_sentences(text: str) -> list[str]:
+    """The sentences of a message, in order, without empty ones."""
+    return [part.strip() for part in _SENTENCE_BREAK.split(text) if part and part.strip()]
+
+
+# --- English messages -------------------------------------------------------------------------------
+
+# A Vietnamese syllable typed without diacritics: initial consonant(s), vowels, an allowed final. English
+# words mostly are not ("how", "please", "need", "passport"), Vietnamese typed without accents always is.
+_VIETNAMESE_SYLLABLE = re.compile(
+    r"^(ngh|ng|nh|ch|gh|gi|kh|ph|qu|th|tr|[bcdghklmnpqrstvx])?[aeiouy]{1,3}(ng|nh|ch|[cmnpt])?$"
+)
+ENGLISH_MIN_WORDS = 2
+# Words no Vietnamese message has, one of which every English sentence has.
+_ENGLISH_FUNCTION_WORDS = frozenset(
+    [
+        "how",
+        "what",
+        "where",
+        "when",
+        "which",
+        "who",
+        "why",
+        "please",
+        "is",
+        "are",
+        "was",
+        "does",
+        "did",
+        "need",
+        "want",
+        "much",
+        "english",
+        "would",
+        "should",
+        "could",
+        "will",
+        "have",
+        "has",
+        "you",
+        "your",
+        "my",
+        "me",
+        "we",
+        "our",
+        "it",
+        "this",
+        "that",
+        "for",
+        "with",
+        "and",
+        "of",
+        "from",
+        "there",
+        "apply",
+        "register",
+        "get",
+    ]
+)
+ENGLISH_SHARE = 0.5
+
+# English words and phrases a question about a procedure is made of, in Vietnamese: enough for the matcher
+# to find the procedure and the aspect in an English question (longest phrases first).
+ENGLISH_GLOSSARY: dict[str, str] = {
+    "criminal record certificate": "lý lịch tư pháp",
+    "criminal record": "lý lịch tư pháp",
+    "judicial record": "lý lịch tư pháp",
+    "birth certificate": "khai sinh",
+    "birth registration": "đăng ký khai sinh",
+    "register a birth": "đăng ký khai sinh",
+    "death certificate": "khai tử",
+    "register a death": "đăng ký khai tử",
+    "marriage certificate": "đăng ký kết hôn",
+    "marriage registration": "đăng ký kết hôn",
+    "get married": "đăng ký kết hôn",
+    "marry": "kết hôn",
+    "marriage": "kết hôn",
+    "single status": "xác nhận tình trạng hôn nhân",
+    "marital status": "xác nhận tình trạng hôn nhân",
+    "driving licence": "giấy phép lái xe",
+    "driving license": "giấy phép lái xe",
+    "driver's license": "giấy phép lái xe",
+    "drivers license": "giấy phép lái xe",
+    "driver license": "giấy phép lái xe",
+    "international driving permit": "giấy phép lái xe quốc tế",
+    "id card": "thẻ căn cước",
+    "identity card": "thẻ căn cước",
+    "citizen id": "căn cước",
+    "work permit": "giấy phép lao động",
+    "temporary residence card": "thẻ tạm trú người nước ngoài",
+    "temporary residence": "tạm trú",
+    "permanent residence": "thường trú",
+    "building permit": "giấy phép xây dựng",
+    "construction permit": "giấy phép xây dựng",
+    "business registration": "đăng ký kinh doanh",
+    "household business": "hộ kinh doanh",
+    "set up a company": "thành lập doanh nghiệp",
+    "open a company": "thành lập doanh nghiệp",
+    "register a company": "thành lập doanh nghiệp",
+    "company": "doanh nghiệp",
+    "land use right certificate": "giấy chứng nhận quyền sử dụng đất",
+    "land certificate": "giấy chứng nhận quyền sử dụng đất",
+    "red book": "sổ đỏ",
+    "vehicle registration": "đăng ký xe",
+    "register a motorbike": "đăng ký xe",
+    "register a car": "đăng ký xe",
+    "social insurance": "bảo hiểm xã hội",
+    "health insurance": "bảo hiểm y tế",
+    "unemployment benefit": "trợ cấp thất nghiệp",
+    "maternity": "thai sản",
+    "notarize": "chứng thực",
+    "notarise": "chứng thực",
+    "certified copy": "chứng thực bản sao",
+    "passport": "hộ chiếu",
+    "visa": "thị thực",
+    "lost": "bị mất",
+    "renew": "đổi",
+    "replace": "cấp lại",
+    "how much": "bao nhiêu tiền",
+    "fee": "lệ phí",
+    "fees": "lệ phí",
+    "cost": "lệ phí",
+    "price": "lệ phí",
+    "how long": "mất bao lâu",
+    "processing time": "thời hạn",
+    "documents": "giấy tờ gì",
+    "papers": "giấy tờ gì",
+    "what do i need": "cần giấy tờ gì",
+    "requirements": "điều kiện",
+    "conditions": "điều kiện",
+    "eligible": "điều kiện",
+    "where": "ở đâu",
+    "how": "như thế nào",
+    "steps": "các bước",
+    "procedure": "thủ tục",
+    "form": "mẫu đơn",
+    "forms": "mẫu đơn",
+    "online": "trực tuyến",
+    "legal basis": "căn cứ pháp lý",
+    "opening hours": "giờ làm việc",
+    "working hours": "giờ làm việc",
+    "address": "địa chỉ trung tâm",
+    "hotline": "đường dây nóng",
+}
+_ENGLISH_KEYS = sorted(ENGLISH_GLOSSARY, key=lambda phrase: -len(phrase.split()))
+
+
+def is_english(text: str) -> bool:
+    """Whether a message is written in English: no Vietnamese diacritics, and at least half of its words
+    (two or more) can be no Vietnamese syllable nor a chat abbreviation."""
+    words = [word for word in re.findall(r"[a-z']+", text.lower()) if word]
+    if len(words) < ENGLISH_MIN_WORDS or "đ" in text.lower():
+        return False
+    if any(unicodedata.combining(char) for char in unicodedata.normalize("NFD", text)):
+        return False  # typed with Vietnamese diacritics
+    foreign = [
+        word
+        for word in words
+        if not _VIETNAMESE_SYLLABLE.match(word.replace("'", "")) and canonical_syllable(word) not in ABBREVIATION_KEYS
+    ]
+    return (
+        len(foreign) >= ENGLISH_MIN_WORDS
+        and len(foreign) >= ENGLISH_SHARE * len(words)
+        and any(word in _ENGLISH_FUNCTION_WORDS for word in words)  # not a code or a string of letters
+    )
+
+
+_LANGUAGE_REQUEST_WORDS = frozenset(
+    [
+        "english",
+        "please",
+        "pls",
+        "plz",
+        "can",
+        "could",
+        "you",
+        "speak",
+        "do",
+        "in",
+        "reply",
+        "answer",
+        "talk",
+        "write",
+        "i",
+        "we",
+        "need",
+        "want",
+        "an",
+        "is",
+        "there",
+        "version",
+        "use",
+        "switch",
+        "to",
+        "language",
+        "only",
+        "help",
+        "me",
+        "us",
+        "with",
+        "ok",
+        "hi",
+        "hello",
+        "sorry",
+        "tieng",
+        "anh",
+    ]
+)
+
+
+def asks_for_english(text: str) -> bool:
+    """Whether a short message asks for English ("English please", "Can you speak English?", "tiếng Anh")."""
+    words = re.findall(r"[a-z]+", fold(unicodedata.normalize("NFC", text)).lower())
+    if not words or len(words) > 8:
+        return False
+    named = "english" in words or ("tieng" in words and "anh" in words)
+    return named and set(words) <= _LANGUAGE_REQUEST_WORDS
+
+
+def from_english(text: str) -> str:
+    """The words of an English question the matcher can read, in Vietnamese (the rest dropped)."""
+    lowered = " " + " ".join(re.findall(r"[a-z0-9']+", text.lower())) + " "
+    found: list[tuple[int, str]] = []
+    for phrase in _ENGLISH_KEYS:
+        key = f" {phrase} "
+        while key in lowered:
+            position = lowered.index(key)
+            found.append((position, ENGLISH_GLOSSARY[phrase]))
+            lowered = lowered[:position] + " " + "#" * (len(key) - 2) + " " + lowered[position + len(key) :]
+    return " ".join(vietnamese for _, vietnamese in sorted(found))
+
+
 def slugify(text: str) -> str:
     """An id slug [a-z0-9-] from Vietnamese text: "Đăng ký kết hôn" → "dang-ky-ket-hon"."""
     folded = fold(unicodedata.normalize("NFC", text)).lower()
@@ -393,7 +630,11 @@ __all__ = [
     "canonical_syllable",
     "fold",
     "normalize",
+    "asks_for_english",
+    "from_english",
+    "is_english",
     "slugify",
+    "split_sentences",
     "strip_fillers",
     "token_weight",
     "tokenize",

@@ -16,6 +16,8 @@ from bot.app import load_knowledge
 from bot.cli.kbsync import register_sync
 from bot.settings import Settings
 from knowledge import KnowledgeBase, KnowledgeBaseError, Matcher, load_knowledge_base
+from knowledge.conversation import Conversation
+from knowledge.families import check_families, load_families
 from knowledge.importer import import_procedures
 from knowledge.loader import BUNDLED_PATH
 from knowledge.review import check as check_currency
@@ -53,18 +55,44 @@ def _ask(args: argparse.Namespace, settings: Settings) -> int:
             for label, payload in answer.buttons:
                 print(f"  [{label}] {payload}")
         return 0
+    sessions: dict[str, Conversation | None] = {}
     for line in sys.stdin:
-        question = line.strip()
-        if question:
-            print(json.dumps(matcher.ask(question).to_json(), ensure_ascii=False), flush=True)
+        question, session = _stdin_line(line)
+        if not question:
+            continue
+        if session is None:
+            answer = matcher.ask(question)
+        else:  # the lines of one session share the conversation, as one chat would
+            answer = matcher.ask(question, sessions.get(session))
+            sessions[session] = answer.context
+        print(json.dumps(answer.to_json(), ensure_ascii=False), flush=True)
     return 0
+
+
+def _stdin_line(line: str) -> tuple[str, str | None]:
+    """(question, session) of a stdin line: a JSON object `{"session", "query"}` belongs to its session; any
+    other line is one question on its own."""
+    text = line.strip()
+    if text.startswith("{"):
+        try:
+            data = json.loads(text)
+        except ValueError:
+            return text, None
+        if isinstance(data, dict) and isinstance(data.get("query"), str):
+            session = data.get("session")
+            return data["query"].strip(), str(session) if session is not None else None
+    return text, None
 
 
 def _register_ask(sub: SubParsers) -> None:
     parser = sub.add_parser(
         "ask",
         help="answer one question from the knowledge base",
-        description="Answer a question; with no question, read one per line from stdin and write JSON lines.",
+        description=(
+            "Answer a question; with no question, read one per line from stdin and write JSON lines. A line "
+            'that is a JSON object {"session": ID, "query": TEXT} shares the conversation with the other lines '
+            "of its session, as one chat would."
+        ),
     )
     parser.add_argument("question", nargs="?", help="the question (omit to read questions from stdin)")
     parser.add_argument("--json", action="store_true", help="print the answer as a JSON object")
@@ -109,6 +137,10 @@ def _check(args: argparse.Namespace, settings: Settings) -> int:
     except KnowledgeBaseError as error:
         _print_problems(error)
         return 1
+    family_problems, family_notes = check_families(kb)
+    if family_problems:
+        _print_problems(KnowledgeBaseError(family_problems))
+        return 1
     today = args.today or datetime.now(ZoneInfo(settings.timezone)).date()
     findings = check_currency(kb, today)
     errors = [finding for finding in findings if finding.level == "error"]
@@ -118,6 +150,7 @@ def _check(args: argparse.Namespace, settings: Settings) -> int:
         print(f"{len(errors)} error(s) on {today:%d/%m/%Y}; see knowledge/FORMAT.md ('Sourced, dated facts')")
     else:
         print("\n".join(_summary(kb)))
+        print("\n".join([f"{len(load_families(kb).families)} families of sibling procedures", *family_notes]))
         warnings = len(findings) - len(errors)
         print(f"Facts checked for {today:%d/%m/%Y}: 0 errors, {warnings} warning(s)")
     if args.review:
