@@ -50,6 +50,7 @@ async def test_an_admin_reconnects_the_oa_and_every_sender_uses_the_new_tokens(
             NewDossier(procedure_id="cap-phieu-ly-lich-tu-phap", applicant_name="Lê Văn Cường", channel="direct"),
             actor="test",
         )
+    assert 'href="/dashboard/delivery"' in await (await client.get("/dashboard")).text()  # linked for admins
     page = await (await client.get("/dashboard/delivery")).text()
     assert 'href="/dashboard/zalo/connect">Kết nối lại Zalo OA</a>' in page
     assert "Biên nhận" in page and "no phone number on the dossier" in page
@@ -91,3 +92,4 @@ async def test_an_officer_cannot_reconnect_the_oa(
     response = await client.get("/dashboard/zalo/connect", allow_redirects=False)
     assert response.status == 403
     assert (await client.get("/dashboard/delivery", allow_redirects=False)).status == 403
+    assert 'href="/dashboard/delivery"' not in await (await client.get("/dashboard")).text()
