@@ -42,6 +42,8 @@ DEFAULT_SETS = (
     ("tune real", DATA / "tune_real_questions.tsv"),
     ("tune dialogues", DATA / "tune_dialogues.tsv"),
     ("old heldout", DATA / "heldout_questions.tsv"),
+    ("heldout real", DATA / "heldout_real_questions.tsv"),
+    ("heldout dialogues", DATA / "heldout_dialogues.tsv"),
 )
 NON_PROCEDURE = {"FALLBACK", "GREETING"}
 
