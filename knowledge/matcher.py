@@ -817,9 +817,11 @@ class Matcher:
             return None
         ruled, marked = self._features(query, family)
         variant = next((m for m in family.members if m in marked and m in self._by_id), None)
-        if variant is None and current.id in ruled:
-            alive = [m for m in family.members if m not in ruled and m in self._by_id]
-            variant = family.default if family.default in alive else (alive[0] if len(alive) == 1 else None)
+        if variant is None and current.id in ruled and family.default not in ruled and family.default in self._by_id:
+            # The message rules the current sibling out without selecting another: only the family's ordinary
+            # case may take over. A sibling that is merely not ruled out is no answer ("nhập quốc tịch cho người
+            # nước ngoài" after "đăng ký tạm trú" is not "xóa đăng ký tạm trú").
+            variant = family.default
         return variant if variant != current.id else None
 
     @staticmethod

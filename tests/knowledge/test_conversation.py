@@ -316,3 +316,38 @@ def test_a_name_that_repeats_a_word_needs_it_twice(kb: KnowledgeBase) -> None:
     adopt = matcher.ask("thủ tục nhận nuôi con nuôi")
     assert custody.outcome != "answer"
     assert (adopt.outcome, adopt.entry.id if adopt.entry else None) == ("answer", "nuoi-con-nuoi")
+
+
+def test_a_feature_that_rules_the_procedure_out_does_not_pick_a_sibling_it_does_not_select(kb: KnowledgeBase) -> None:
+    """Ruling out the current sibling without selecting another leaves only the family's ordinary case to take
+    over; a sibling that is merely not ruled out is no answer (found as a new user: "nhập quốc tịch cho người
+    nước ngoài" after "đăng ký tạm trú" was answered "xóa đăng ký tạm trú")."""
+    base = kb.procedure("doi-giay-phep-lai-xe")
+    assert base is not None
+    moved = base.model_copy(update={"id": "doi-gplx-quan-su", "title": "Đổi giấy phép lái xe quân sự"})
+    larger = KnowledgeBase(departments=kb.departments, procedures=[*kb.procedures, moved], general=kb.general)
+    families, problems = parse_families(
+        {
+            "word_sets": {"foreign": ["người nước ngoài", "nước ngoài"]},
+            "families": {
+                "gplx": {
+                    "question": "Giấy phép lái xe hết hạn, bị mất, hay do quân đội cấp?",
+                    "default": "doi-giay-phep-lai-xe",
+                    "options": {
+                        "doi-giay-phep-lai-xe": {"label": "Hết hạn", "words": ["hết hạn"]},
+                        "cap-lai-giay-phep-lai-xe": {"label": "Bị mất", "words": ["bị mất"]},
+                        "doi-gplx-quan-su": {"label": "Quân đội cấp", "words": ["quân sự"]},
+                    },
+                }
+            },
+            "ruled_out": {"doi-giay-phep-lai-xe": ["$foreign"], "doi-gplx-quan-su": ["$foreign"]},
+        }
+    )
+    assert problems == []
+    matcher = Matcher(larger, CENTRE, families)
+    first = matcher.ask("đổi bằng lái xe hết hạn mất bao lâu")
+    assert first.entry is not None and first.entry.id == "doi-giay-phep-lai-xe"
+    # "người nước ngoài" rules the current sibling out and selects none: neither the "lost" sibling (not ruled
+    # out, not selected) nor any other guess
+    answer = matcher.ask("thủ tục nhập quốc tịch cho người nước ngoài", first.context)
+    assert answer.entry is None or answer.entry.id not in {"cap-lai-giay-phep-lai-xe", "doi-giay-phep-lai-xe"}
