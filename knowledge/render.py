@@ -68,7 +68,7 @@ MSG_CLARIFY_ASPECT = "Ông/Bà muốn hỏi {what} của thủ tục nào dướ
 BUTTON_HOTLINE = "Gọi đường dây nóng"
 BUTTON_HUMAN = "Gặp cán bộ"
 
-_ASPECT_WHAT = {
+ASPECT_WHAT = {  # what each aspect is called in a sentence ("về lệ phí")
     "fee": "lệ phí",
     "documents": "giấy tờ cần nộp",
     "processing_time": "thời hạn giải quyết",
@@ -466,7 +466,7 @@ def render_fallback(centre: CentreInfo) -> str:
 
 def render_need_procedure(centre: CentreInfo, aspect: str) -> str:
     """The question asked about an aspect without naming a procedure."""
-    text = MSG_NEED_PROCEDURE.format(what=_ASPECT_WHAT[aspect], example=_ASPECT_EXAMPLE[aspect])
+    text = MSG_NEED_PROCEDURE.format(what=ASPECT_WHAT[aspect], example=_ASPECT_EXAMPLE[aspect])
     return _with_hotline(text, centre)
 
 
@@ -482,7 +482,7 @@ def render_clarify(aspect: str | None, count: int = 2) -> str:
     if count == 1:
         return MSG_CLARIFY_ONE
     if aspect and aspect != "overview":
-        return MSG_CLARIFY_ASPECT.format(what=_ASPECT_WHAT[aspect])
+        return MSG_CLARIFY_ASPECT.format(what=ASPECT_WHAT[aspect])
     return MSG_CLARIFY
 
 

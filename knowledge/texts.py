@@ -4,7 +4,7 @@ have, and two procedures compared. Vietnamese, addressed to "Ông/Bà", facts on
 from __future__ import annotations
 
 from knowledge.models import CentreInfo, Procedure
-from knowledge.render import fee_summary, format_working_hours, processing_time_summary, render_procedure
+from knowledge.render import ASPECT_WHAT, fee_summary, format_working_hours, processing_time_summary, render_procedure
 
 MSG_NOT_IN_KB = (
     "Xin lỗi Ông/Bà, cơ sở dữ liệu thủ tục của Trung tâm hiện chưa có thông tin về việc Ông/Bà hỏi, nên tôi "
@@ -14,17 +14,7 @@ MSG_NOT_IN_KB = (
 )
 MSG_COMPARE = "Hai thủ tục Ông/Bà hỏi, về {what}:"
 MSG_COMPARE_TAIL = "Bấm vào từng thủ tục để xem đầy đủ."
-COMPARE_WHAT = {
-    "fee": "lệ phí",
-    "documents": "giấy tờ cần nộp",
-    "processing_time": "thời hạn giải quyết",
-    "steps": "các bước thực hiện",
-    "where": "nơi nộp hồ sơ",
-    "conditions": "điều kiện",
-    "legal_basis": "căn cứ pháp lý",
-    "forms": "mẫu đơn, tờ khai",
-    "overview": "điểm khác nhau",
-}
+COMPARE_WHAT = {**ASPECT_WHAT, "overview": "điểm khác nhau"}
 BRIEF_CHARS = 260
 BRIEF_LINES = 3
 
