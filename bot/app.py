@@ -150,6 +150,7 @@ async def setup_state(app: web.Application) -> AsyncIterator[None]:
 
 async def setup_context(app: web.Application) -> AsyncIterator[None]:
     """The handlers' explicit dependencies, once the database and the state store are open."""
+    from bot.channels.registry import display_names
     from handlers.base import Context
 
     app[keys.CONTEXT] = Context(
@@ -161,6 +162,7 @@ async def setup_context(app: web.Application) -> AsyncIterator[None]:
         calendar=app[keys.CALENDAR],
         clock=app[CLOCK],
         dossiers=app[keys.DOSSIERS],
+        channel_names=display_names(),
     )
     yield
 

@@ -34,7 +34,6 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot import keys
-from bot.channels.base import register_sender
 from bot.jobs import (
     HousekeepingTask,
     JobContext,
@@ -44,7 +43,6 @@ from bot.jobs import (
     run_officer_alerts,
 )
 from bot.settings import Settings
-from bot.sms import SmsSender, create_sms_sender
 from storage.calendar import WorkingCalendar
 from storage.db import SessionMaker
 from storage.jobs import (
@@ -357,7 +355,6 @@ class JobRunner:
 class SchedulerService:
     """The scheduler feature's state on the app (created by `create_app`, opened on start-up)."""
 
-    sms: SmsSender
     housekeeping_tasks: list[HousekeepingTask] = field(default_factory=list)
     runner: JobRunner | None = None
     scheduler: AsyncIOScheduler | None = None
@@ -449,7 +446,6 @@ async def scheduler_context(app: web.Application) -> AsyncIterator[None]:
     """Open the job runner; start APScheduler (and a first catch-up) when workers and the scheduler are on."""
     service = app[SCHEDULER]
     settings = app[keys.SETTINGS]
-    service.sms.state = app[keys.STATE]
     runner = service.runner = create_job_runner(app)
     if settings.scheduler_enabled and settings.workers_enabled:
         service.scheduler = create_scheduler(runner, settings)
@@ -467,16 +463,13 @@ async def scheduler_context(app: web.Application) -> AsyncIterator[None]:
             with contextlib.suppress(asyncio.CancelledError):
                 await service.startup
         await runner.close()
-        await service.sms.close()
 
 
 def setup_scheduler(app: web.Application) -> None:
-    """The scheduler feature: jobs, the `sms` sender, the recipients API."""
+    """The scheduler feature: jobs and the recipients API (the `sms` sender is a channel of the registry)."""
     from bot.api.recipients import setup_routes as setup_recipient_routes
 
-    sms = create_sms_sender(app[keys.SETTINGS])
-    app[SCHEDULER] = SchedulerService(sms=sms, housekeeping_tasks=[create_zalo_token_task(app)])
-    register_sender(app, sms)
+    app[SCHEDULER] = SchedulerService(housekeeping_tasks=[create_zalo_token_task(app)])
     setup_recipient_routes(app)
     app.cleanup_ctx.append(scheduler_context)
 

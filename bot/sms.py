@@ -15,13 +15,16 @@ import json
 import logging
 import unicodedata
 import urllib.parse
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from string import Formatter
 from typing import Any, Literal, Protocol
 
 import aiohttp
+from aiohttp import web
 
-from bot.channels.base import SendOutcome
+from bot import keys
+from bot.channels.base import Channel, SendOutcome, register_sender
 from bot.settings import Settings
 from storage.phones import mask_phone, to_international
 from storage.state import StateStore
@@ -324,7 +327,7 @@ def _seconds(value: str | None) -> float | None:
 PROGRESS_TTL = 2 * 24 * 3600.0
 
 
-class SmsSender:
+class SmsSender(Channel):
     """The outbox's `sms` channel: payload text → GSM-7 segments → the gateway.
 
     When a later segment fails, the segments already delivered are remembered (in the state store) so the
@@ -332,9 +335,21 @@ class SmsSender:
     """
 
     channel = "sms"
+    display_name = "SMS"
     per_recipient_per_second: float | None = None
     text_limit: int | None = None  # the sender cuts the text into SMS segments itself
     button_limit = 0
+
+    @classmethod
+    async def lifecycle(cls, app: web.Application) -> AsyncIterator[None]:
+        """The gateway configured by SMS_GATEWAY_* (the console/log gateway otherwise), closed on clean-up."""
+        sender = create_sms_sender(app[keys.SETTINGS])
+        sender.state = app[keys.STATE]
+        register_sender(app, sender)
+        try:
+            yield
+        finally:
+            await sender.close()
 
     def __init__(
         self,

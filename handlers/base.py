@@ -7,7 +7,7 @@ outbox → channel adapter sends. Nothing here knows Telegram, Zalo or aiohttp.
 from __future__ import annotations
 
 import base64
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
@@ -20,7 +20,9 @@ if TYPE_CHECKING:
     from storage.dossiers import DossierService
     from storage.state import StateStore
 
-ChannelName = Literal["telegram", "zalo", "console"]
+# A channel's name ("telegram", "zalo", "console", …): the channels declare them (bot/channels/registry.py);
+# handlers never list them.
+ChannelName = str
 MessageKind = Literal["text", "button", "start", "contact", "follow", "unfollow", "media", "location", "sticker"]
 
 
@@ -125,6 +127,9 @@ class Context:
     calendar: WorkingCalendar
     clock: Callable[[], datetime]
     dossiers: DossierService
+    # How officers see each channel ("Zalo", "Telegram", …), as the channels declare it; a channel not
+    # listed is shown by its name.
+    channel_names: Mapping[str, str] = field(default_factory=dict)
 
 
 # A handler answers the message (a list, possibly empty when it deliberately stays quiet) or returns None

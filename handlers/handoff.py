@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from handlers.base import Context, IncomingMessage, Reply
 from handlers.cards import describe_hours
 from handlers.common import command_text, contact_for, lang_of
-from handlers.messages import CHANNEL_NAMES, WEEKDAYS, Lang, say
+from handlers.messages import WEEKDAYS, Lang, say
 from storage.calendar import WorkingCalendar
 from storage.contacts import linked_dossiers
 from storage.deliveries import find_sent_message
@@ -131,7 +131,7 @@ async def _start(msg: IncomingMessage, ctx: Context, group: str | None) -> list[
         citizen = say(lang, "handoff_started_closed", hours=describe_hours(hours, lang), when=_when(opening, lang))
     header = [
         f"🙋 Yêu cầu gặp cán bộ #HO{handoff.id}",
-        f"Kênh: {_channel_name(msg.channel)} · Ngôn ngữ: {lang}",
+        f"Kênh: {_channel_name(ctx, msg.channel)} · Ngôn ngữ: {lang}",
         f"Hồ sơ liên kết: {', '.join(codes) if codes else 'chưa có'}",
     ]
     if msg.display_name:
@@ -169,7 +169,7 @@ async def _during_handoff(
     await ctx.state.set(key, {**state, "last": now.isoformat()}, ttl=_ttl(ctx))
     async with ctx.sessionmaker.begin() as session:
         await touch_handoff(session, handoff_id, now)
-    text = f"#HO{handoff_id} · {_channel_name(msg.channel)}: «{_quoted(msg)}»"
+    text = f"#HO{handoff_id} · {_channel_name(ctx, msg.channel)}: «{_quoted(msg)}»"
     return [_to_officers(group, text, handoff_id, contact_id)]
 
 
@@ -227,8 +227,8 @@ def _quoted(msg: IncomingMessage) -> str:
     return msg.text.strip()[:MAX_FORWARD_CHARS]
 
 
-def _channel_name(channel: str) -> str:
-    return CHANNEL_NAMES.get(channel, channel)
+def _channel_name(ctx: Context, channel: str) -> str:
+    return ctx.channel_names.get(channel, channel)
 
 
 def is_open(calendar: WorkingCalendar, moment: datetime) -> bool:

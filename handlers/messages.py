@@ -37,8 +37,6 @@ RATING_LABELS: dict[Lang, dict[str, str]] = {
     },
 }
 
-CHANNEL_NAMES = {"telegram": "Telegram", "zalo": "Zalo", "console": "Terminal"}
-
 TEXTS: dict[Lang, dict[str, str]] = {
     "vi": {
         # --- labels of a dossier card ---

@@ -6,6 +6,7 @@ never raises for a platform refusal: it returns a `SendOutcome` saying what the 
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, Protocol
@@ -56,7 +57,7 @@ class Limits:
     buttons: int | None = None
 
 
-def limits_of(sender: Sender | None) -> Limits:
+def limits_of(sender: Sender | type[Channel] | None) -> Limits:
     """A channel's limits, as the channel object declares them (`text_limit`, `button_limit`)."""
     return Limits(getattr(sender, "text_limit", None), getattr(sender, "button_limit", None))
 
@@ -68,3 +69,33 @@ def register_sender(app: web.Application, sender: Sender) -> None:
     """Make `sender` the one the outbox worker uses for `sender.channel`."""
     app.setdefault(SENDERS, {})
     app[SENDERS][sender.channel] = sender
+
+
+# A webhook route of a channel: (method, path, handler).
+Route = tuple[str, str, Callable[[web.Request], Awaitable[web.StreamResponse]]]
+
+
+class Channel:
+    """What every channel class declares for the registry (`bot.channels.registry.CHANNELS`).
+
+    `channel` is its name (outbox rows, inbox updates, `IncomingMessage.channel`); `display_name` is how
+    officers see it (handoff texts); the limits and rates shape and pace its messages. `routes()` are its
+    webhooks; `lifecycle(app)` opens what it needs before the app serves (builds its objects and registers
+    them as sender/adapter) and closes it after — a cleanup context the registry wires, nothing else does.
+    Instances add `send` (and, for channels that receive, `to_message`/`after_handled`).
+    """
+
+    channel: str
+    display_name: str
+    text_limit: int | None = None
+    button_limit: int | None = None
+    rate_per_second: float | None = None
+    per_recipient_per_second: float | None = None
+
+    @classmethod
+    def routes(cls) -> Sequence[Route]:
+        return ()
+
+    @classmethod
+    async def lifecycle(cls, app: web.Application) -> AsyncIterator[None]:
+        yield

@@ -7,9 +7,12 @@ addressed to the console channel (the embedded default when no platform is confi
 from __future__ import annotations
 
 import sys
+from collections.abc import AsyncIterator
 from typing import Any, TextIO
 
-from bot.channels.base import SendOutcome
+from aiohttp import web
+
+from bot.channels.base import Channel, SendOutcome, register_sender
 from handlers.base import Button, Reply
 
 
@@ -27,10 +30,11 @@ def render_reply(reply: Reply, first_number: int = 1) -> tuple[str, list[Button]
     return "\n".join(lines), choices
 
 
-class ConsoleChannel:
+class ConsoleChannel(Channel):
     """Delivers outbox messages of the `console` channel by writing them to a stream (stdout by default)."""
 
     channel = "console"
+    display_name = "Terminal"
     rate_per_second: float | None = None
     per_recipient_per_second: float | None = None
     text_limit: int | None = None  # a terminal shows anything
@@ -47,6 +51,12 @@ class ConsoleChannel:
         stream.flush()
         self.sent += 1
         return SendOutcome.sent(f"console-{self.sent}")
+
+    @classmethod
+    async def lifecycle(cls, app: web.Application) -> AsyncIterator[None]:
+        """Nothing to open: the sender writes to stdout."""
+        register_sender(app, cls())
+        yield
 
 
 __all__ = ["ConsoleChannel", "render_reply"]

@@ -1,7 +1,8 @@
 """Wiring of the channels: webhook routes, the PTB application, the Zalo client, the inbox and the outbox.
 
 `setup_channels(app)` is listed in `bot.app.FEATURE_SETUPS`. Resources open in cleanup contexts (in order:
-the write gate, inbox writer and pipeline; Telegram; Zalo; the console sender). The inbox and outbox
+the write gate, inbox writer and pipeline; then each channel of `bot.channels.registry.CHANNELS`, in its
+order, by the channel's own `lifecycle`). The inbox and outbox
 workers start in `on_startup`, after every feature's cleanup context has registered its senders, and stop
 in `on_shutdown`, before those resources close. Workers run only when `WORKERS_ENABLED`.
 """
@@ -14,10 +15,8 @@ from collections.abc import AsyncIterator, Callable
 from aiohttp import web
 
 from bot import keys
-from bot.channels.base import SENDERS, Limits, limits_of, register_sender
-from bot.channels.console import ConsoleChannel
-from bot.channels.telegram import telegram_ctx, telegram_webhook
-from bot.channels.zalo import zalo_ctx, zalo_webhook
+from bot.channels.base import SENDERS, Limits, limits_of
+from bot.channels.registry import CHANNELS, declared_limits
 from bot.inbox import (
     INBOX_ADAPTERS,
     INBOX_WORKERS,
@@ -43,7 +42,7 @@ WORK_SESSIONMAKER: web.AppKey[SessionMaker] = web.AppKey("work_sessionmaker")
 
 
 async def core_ctx(app: web.Application) -> AsyncIterator[None]:
-    """The write gate, the inbox writer, the pipeline and the console sender."""
+    """The write gate, the inbox writer and the pipeline."""
     from handlers import HANDLERS
 
     dialect = app[keys.ENGINE].dialect.name
@@ -60,7 +59,6 @@ async def core_ctx(app: web.Application) -> AsyncIterator[None]:
     app[PIPELINE] = Pipeline(app[keys.CONTEXT], HANDLERS, channel_limits(app))
     app[DELIVERY] = Delivery(app[keys.SETTINGS], app[keys.CALENDAR], app[keys.CONTEXT].clock)
     app.setdefault(INBOX_ADAPTERS, {})
-    register_sender(app, ConsoleChannel())
     try:
         yield
     finally:
@@ -70,11 +68,13 @@ async def core_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 def channel_limits(app: web.Application) -> Callable[[str], Limits]:
-    """The limits each channel object declares, looked up when a reply is shaped (channels register while
-    the app starts, after the pipeline exists)."""
+    """The limits each channel declares, looked up when a reply is shaped: the opened channel object's
+    (channels open while the app starts, after the pipeline exists), else its class in the registry."""
+    declared = declared_limits()
 
     def of(channel: str) -> Limits:
-        return limits_of(app.get(SENDERS, {}).get(channel))
+        opened = app.get(SENDERS, {}).get(channel)
+        return limits_of(opened) if opened is not None else declared.get(channel, Limits())
 
     return of
 
@@ -176,16 +176,17 @@ def _openapi(app: web.Application) -> None:
 
 def setup_channels(app: web.Application) -> None:
     """Routes, resources and workers of the channels, inbox and outbox."""
-    app.router.add_post("/webhooks/telegram", telegram_webhook)
-    app.router.add_post("/webhooks/zalo", zalo_webhook)
+    for channel in CHANNELS:
+        for method, path, handler in channel.routes():
+            app.router.add_route(method, path, handler)
     app.router.add_get("/api/v1/outbox", list_outbox)
     from bot.zalo_connect import setup_zalo_connect
 
     setup_zalo_connect(app)  # "Kết nối lại Zalo OA" (dashboard session, admin)
     _openapi(app)
     app.cleanup_ctx.append(core_ctx)
-    app.cleanup_ctx.append(telegram_ctx)
-    app.cleanup_ctx.append(zalo_ctx)
+    for channel in CHANNELS:
+        app.cleanup_ctx.append(channel.lifecycle)
     app.on_startup.append(start_workers)
     app.on_shutdown.append(stop_workers)
 

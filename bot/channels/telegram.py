@@ -13,7 +13,7 @@ import hmac
 import json
 import logging
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -41,7 +41,7 @@ from telegram.ext import Application, ApplicationBuilder
 from telegram.request import BaseRequest, RequestData
 
 from bot import keys
-from bot.channels.base import SendOutcome, register_sender
+from bot.channels.base import Channel, Route, SendOutcome, register_sender
 from bot.http import error_response, json_response, loads_json
 from bot.inbox import register_adapter, store_update
 from bot.pipeline import split_text
@@ -194,12 +194,41 @@ def _seconds(value: int | float | timedelta) -> float:
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
-class TelegramChannel:
+class TelegramChannel(Channel):
     """Parses stored Telegram updates into messages and sends outbox payloads through the Bot API."""
 
     channel = "telegram"
+    display_name = "Telegram"
     text_limit = TEXT_LIMIT
     button_limit: int | None = None  # an inline keyboard takes as many as a reply needs
+
+    @classmethod
+    def routes(cls) -> Sequence[Route]:
+        return [("POST", "/webhooks/telegram", telegram_webhook)]
+
+    @classmethod
+    async def lifecycle(cls, app: web.Application) -> AsyncIterator[None]:
+        """The PTB application (opened on start-up, shut down on clean-up), its adapter and sender."""
+        settings = app[keys.SETTINGS]
+        if not settings.telegram_enabled:
+            yield
+            return
+        if settings.telegram_webhook_secret is None:
+            log.warning("TELEGRAM_WEBHOOK_SECRET is not set: the Telegram webhook refuses every update")
+        application = create_telegram_application(settings)
+        try:
+            await application.initialize()
+        except TelegramError as exc:
+            # Sending still works once the API answers; the webhook does not need getMe.
+            log.warning("telegram: getMe failed at start-up (%s); continuing", type(exc).__name__)
+        channel = cls(application, settings, app[keys.STATE])
+        app[TELEGRAM] = channel
+        register_adapter(app, channel)
+        register_sender(app, channel)
+        try:
+            yield
+        finally:
+            await application.shutdown()
 
     def __init__(self, application: Application[Any, Any, Any, Any, Any, Any], settings: Settings, state: StateStore):
         self.application = application
@@ -519,30 +548,6 @@ async def telegram_webhook(request: web.Request) -> web.Response:
     return json_response({"ok": True} if is_new else {"ok": True, "duplicate": True})
 
 
-async def telegram_ctx(app: web.Application) -> AsyncIterator[None]:
-    """The PTB application (opened on start-up, shut down on clean-up), its adapter and sender."""
-    settings = app[keys.SETTINGS]
-    if not settings.telegram_enabled:
-        yield
-        return
-    if settings.telegram_webhook_secret is None:
-        log.warning("TELEGRAM_WEBHOOK_SECRET is not set: the Telegram webhook refuses every update")
-    application = create_telegram_application(settings)
-    try:
-        await application.initialize()
-    except TelegramError as exc:
-        # Sending still works once the API answers; the webhook does not need getMe.
-        log.warning("telegram: getMe failed at start-up (%s); continuing", type(exc).__name__)
-    channel = TelegramChannel(application, settings, app[keys.STATE])
-    app[TELEGRAM] = channel
-    register_adapter(app, channel)
-    register_sender(app, channel)
-    try:
-        yield
-    finally:
-        await application.shutdown()
-
-
 __all__ = [
     "ALLOWED_UPDATES",
     "SECRET_HEADER",
@@ -550,6 +555,5 @@ __all__ = [
     "TelegramChannel",
     "create_bot",
     "create_telegram_application",
-    "telegram_ctx",
     "telegram_webhook",
 ]

@@ -19,7 +19,7 @@ import hmac
 import logging
 import re
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -32,7 +32,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from bot import keys
-from bot.channels.base import SendOutcome, register_sender
+from bot.channels.base import Channel, Route, SendOutcome, register_sender
 from bot.http import error_response, json_response, loads_json
 from bot.inbox import WRITE_GATE, register_adapter, store_update
 from bot.pipeline import split_text
@@ -401,12 +401,77 @@ def _error_code(body: dict[str, Any]) -> int:
 # --- the channel: parsing and sending -----------------------------------------------------------------
 
 
-class ZaloChannel:
+class ZaloChannel(Channel):
     """Parses stored Zalo events into messages and sends outbox payloads as OA consultation messages."""
 
     channel = "zalo"
+    display_name = "Zalo"
     text_limit = TEXT_LIMIT
     button_limit = MAX_BUTTONS
+
+    @classmethod
+    def routes(cls) -> Sequence[Route]:
+        return [("POST", "/webhooks/zalo", zalo_webhook)]
+
+    @classmethod
+    async def lifecycle(cls, app: web.Application) -> AsyncIterator[None]:
+        """The Zalo HTTP client and token store (when sending is configured) and the webhook adapter."""
+        settings = app[keys.SETTINGS]
+        if not settings.zalo_enabled and not webhook_configured(settings):
+            yield
+            return
+        http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=15))
+        client: ZaloClient | None = None
+        if settings.zalo_enabled:
+            tokens = ZaloTokens(
+                http=http,
+                settings=settings,
+                sessionmaker=app[keys.SESSIONMAKER],
+                state=app[keys.STATE],
+                write_gate=app.get(WRITE_GATE),
+            )
+            client = ZaloClient(http, settings, tokens)
+        channel = cls(settings, app[keys.STATE], client)
+        if webhook_configured(settings):
+            app[ZALO] = channel
+            register_adapter(app, channel)
+        else:
+            log.warning("zalo: ZALO_APP_ID/secret not set: the Zalo webhook is off, sending only")
+        refresher: asyncio.Task[None] | None = None
+        stop = asyncio.Event()
+        if client is not None:
+            from bot.channels.zalo_templates import ZaloTemplateChannel
+
+            register_sender(app, channel)
+            # Template messages (ZBS) use the same client, so the same token store and the same refresh.
+            register_sender(
+                app,
+                ZaloTemplateChannel(
+                    client,
+                    base_url=settings.zalo_zns_base_url,
+                    phone_path=settings.zalo_template_phone_path,
+                    uid_path=settings.zalo_template_uid_path,
+                    tz=ZoneInfo(settings.timezone),
+                    clock=app[keys.CONTEXT].clock,
+                    rate_per_second=settings.zalo_rate_per_second or None,
+                ),
+            )
+            app[ZALO_TOKENS] = client.tokens
+            app.setdefault(keys.HEALTH_CHECKS, []).append(token_health(client.tokens))
+            if settings.workers_enabled:
+                refresher = asyncio.create_task(keep_token_fresh(client.tokens, stop), name="zalo-token-refresher")
+        try:
+            yield
+        finally:
+            if refresher is not None:
+                stop.set()  # let a refresh in progress finish: cancelling it could lose a rotated token
+                try:
+                    await asyncio.wait_for(asyncio.shield(refresher), 20)
+                except TimeoutError:
+                    refresher.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await refresher
+            await http.close()
 
     def __init__(self, settings: Settings, state: StateStore, client: ZaloClient | None) -> None:
         self.state = state
@@ -685,66 +750,6 @@ def webhook_configured(settings: Settings) -> bool:
     )
 
 
-async def zalo_ctx(app: web.Application) -> AsyncIterator[None]:
-    """The Zalo HTTP client and token store (when sending is configured) and the webhook adapter."""
-    settings = app[keys.SETTINGS]
-    if not settings.zalo_enabled and not webhook_configured(settings):
-        yield
-        return
-    http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=15))
-    client: ZaloClient | None = None
-    if settings.zalo_enabled:
-        tokens = ZaloTokens(
-            http=http,
-            settings=settings,
-            sessionmaker=app[keys.SESSIONMAKER],
-            state=app[keys.STATE],
-            write_gate=app.get(WRITE_GATE),
-        )
-        client = ZaloClient(http, settings, tokens)
-    channel = ZaloChannel(settings, app[keys.STATE], client)
-    if webhook_configured(settings):
-        app[ZALO] = channel
-        register_adapter(app, channel)
-    else:
-        log.warning("zalo: ZALO_APP_ID/secret not set: the Zalo webhook is off, sending only")
-    refresher: asyncio.Task[None] | None = None
-    stop = asyncio.Event()
-    if client is not None:
-        from bot.channels.zalo_templates import ZaloTemplateChannel
-
-        register_sender(app, channel)
-        # Template messages (ZBS) use the same client, so the same token store and the same refresh.
-        register_sender(
-            app,
-            ZaloTemplateChannel(
-                client,
-                base_url=settings.zalo_zns_base_url,
-                phone_path=settings.zalo_template_phone_path,
-                uid_path=settings.zalo_template_uid_path,
-                tz=ZoneInfo(settings.timezone),
-                clock=app[keys.CONTEXT].clock,
-                rate_per_second=settings.zalo_rate_per_second or None,
-            ),
-        )
-        app[ZALO_TOKENS] = client.tokens
-        app.setdefault(keys.HEALTH_CHECKS, []).append(token_health(client.tokens))
-        if settings.workers_enabled:
-            refresher = asyncio.create_task(keep_token_fresh(client.tokens, stop), name="zalo-token-refresher")
-    try:
-        yield
-    finally:
-        if refresher is not None:
-            stop.set()  # let a refresh in progress finish: cancelling it could lose a rotated token
-            try:
-                await asyncio.wait_for(asyncio.shield(refresher), 20)
-            except TimeoutError:
-                refresher.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await refresher
-        await http.close()
-
-
 def token_health(tokens: ZaloTokens) -> Callable[[], tuple[str, str | None]]:
     """`/healthz` says when Zalo refused the refresh token (no Zalo message can go until an admin acts)."""
 
@@ -780,7 +785,6 @@ __all__ = [
     "token_row_name",
     "update_key",
     "verify_signature",
-    "zalo_ctx",
     "zalo_signature",
     "zalo_webhook",
 ]

@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 
 import aiohttp
 
-from bot.channels.base import SendOutcome
+from bot.channels.base import Channel, SendOutcome
 from bot.channels.zalo import ZaloApiError, ZaloAuthError, ZaloClient
 from storage.phones import mask_phone
 
@@ -65,10 +65,14 @@ def next_morning(now: datetime, tz: ZoneInfo, *, next_day: bool = False) -> date
     return datetime.combine(day, MORNING, tzinfo=tz)
 
 
-class ZaloTemplateChannel:
-    """The outbox sender of `zns` (recipient: a Zalo UID or a phone as 84…; payload["zns"]: the template)."""
+class ZaloTemplateChannel(Channel):
+    """The outbox sender of `zns` (recipient: a Zalo UID or a phone as 84…; payload["zns"]: the template).
+
+    Opened by the Zalo channel's lifecycle (it sends on the same client, so the same token store): its own
+    `lifecycle` opens nothing, and it has no webhook."""
 
     channel = "zns"
+    display_name = "Zalo (tin mẫu ZBS)"
     per_recipient_per_second: float | None = None
     text_limit: int | None = None  # the template's fields carry the text, cut to their own limits
     button_limit = 0

@@ -1,6 +1,7 @@
-"""The channel contract, run against every channel the app registers (Telegram, Zalo, Zalo templates, SMS,
-console): each declares its name, limits and rates; the pipeline shapes replies to those limits; a message
-within them is accepted by the platform's fake; a platform refusal becomes an outcome, never an exception."""
+"""The channel contract, run against every channel of the registry (`bot.channels.registry.CHANNELS`):
+each declares its name, display name, limits and rates; the pipeline shapes replies to those limits; a
+message within them is accepted by the platform's fake; a platform refusal becomes an outcome, never an
+exception. A new channel joins these cases by its registry line; it adds a recipient its fake accepts."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import pytest
 from bot import keys
 from bot.app import create_app
 from bot.channels.base import SENDERS, Sender, limits_of
+from bot.channels.registry import CHANNELS as REGISTRY
 from bot.inbox import PIPELINE
 from bot.settings import Settings
 from handlers.base import Button, IncomingMessage, Reply
@@ -19,7 +21,7 @@ from tests.channels.support import FAST
 from tests.fakes import FakeTelegram, FakeZalo
 from tests.fakes.sms import FakeSmsGateway
 
-CHANNELS = ["telegram", "zalo", "zns", "sms", "console"]
+CHANNELS = [cls.channel for cls in REGISTRY]
 # A recipient of each channel its fake accepts.
 RECIPIENTS = {"telegram": "4242", "zalo": "zc1", "zns": "84912345678", "sms": "84912345678", "console": "c1"}
 
@@ -53,14 +55,23 @@ def payload_for(name: str, reply: Reply) -> dict[str, Any]:
     return payload
 
 
-def test_every_channel_is_in_the_contract(app: Any) -> None:
+def test_every_channel_of_the_registry_is_opened_and_has_a_recipient(app: Any) -> None:
     assert sorted(app[SENDERS]) == sorted(CHANNELS)
+    assert sorted(RECIPIENTS) == sorted(CHANNELS)
+    assert len(set(CHANNELS)) == len(CHANNELS)
+
+
+@pytest.mark.parametrize("cls", REGISTRY)
+def test_a_channel_class_declares_what_the_app_reads(cls: Any) -> None:
+    assert cls.channel and cls.display_name
+    assert all(method in ("GET", "POST") and path.startswith("/webhooks/") for method, path, _ in cls.routes())
 
 
 @pytest.mark.parametrize("name", CHANNELS)
 def test_a_channel_declares_its_name_limits_and_rates(app: Any, name: str) -> None:
     channel = sender(app, name)
     assert channel.channel == name
+    assert channel.display_name == app[keys.CONTEXT].channel_names[name]
     limits = limits_of(channel)
     assert limits.text is None or limits.text >= 160
     assert limits.buttons is None or limits.buttons >= 0
@@ -71,7 +82,7 @@ def test_a_channel_declares_its_name_limits_and_rates(app: Any, name: str) -> No
 @pytest.mark.parametrize("name", CHANNELS)
 def test_long_text_is_split_within_the_channel_limit(app: Any, name: str) -> None:
     limit = limits_of(sender(app, name)).text
-    incoming = IncomingMessage(channel=name, chat_id=RECIPIENTS[name], user_id=RECIPIENTS[name])  # type: ignore[arg-type]
+    incoming = IncomingMessage(channel=name, chat_id=RECIPIENTS[name], user_id=RECIPIENTS[name])
     text = "Đoạn đầu.\n\n" + "Một câu khá dài về thủ tục hành chính. " * 300
     rows = app[PIPELINE].outgoing(incoming, [Reply(text)], "contract")
     assert "".join("".join(r.payload["text"].split()) for r in rows) == "".join(text.split())
@@ -82,7 +93,7 @@ def test_long_text_is_split_within_the_channel_limit(app: Any, name: str) -> Non
 @pytest.mark.parametrize("name", CHANNELS)
 async def test_buttons_are_fitted_to_the_channel_never_dropped(app: Any, name: str) -> None:
     limit = limits_of(sender(app, name)).buttons
-    incoming = IncomingMessage(channel=name, chat_id=RECIPIENTS[name], user_id=RECIPIENTS[name])  # type: ignore[arg-type]
+    incoming = IncomingMessage(channel=name, chat_id=RECIPIENTS[name], user_id=RECIPIENTS[name])
     buttons = [Button(f"Lựa chọn {n}", f"kb:x:{n}") for n in range(8)]
     [fitted] = await app[PIPELINE].fit(incoming, [Reply.with_buttons("Chọn:", buttons)])
     shown = [b for row in fitted.buttons for b in row]

@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.app import catalogue_specs, create_calendar, load_knowledge
+from bot.channels.registry import display_names
 from bot.settings import Settings
 from handlers.base import Context, Handler, IncomingMessage, Reply
 from handlers.dossier_lookup import handle_dossier_lookup
@@ -185,6 +186,7 @@ async def make_journey(
             calendar=calendar,
             clock=clock,
             dossiers=service,
+            channel_names=display_names(),
         )
         return Journey(ctx=ctx, clock=clock)
 
