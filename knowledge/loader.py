@@ -152,28 +152,41 @@ def _load_file(path: Path, file: str, problems: list[Problem]) -> Any:
     return _UNREADABLE
 
 
-def _load_departments(root: Path, problems: list[Problem]) -> list[Department]:
-    path = next((root / f"departments{s}" for s in _SUFFIXES if (root / f"departments{s}").is_file()), None)
+M_ROW = TypeVar("M_ROW", Department, Replacement)
+
+
+def _load_rows(
+    root: Path, stem: str, model: type[M_ROW], problems: list[Problem], *, required: bool, what: str
+) -> tuple[str, list[tuple[int, M_ROW]]]:
+    """The file's name and its rows (`<stem>.yaml`, a list), each validated as `model`, with its index."""
+    path = next((root / f"{stem}{s}" for s in _SUFFIXES if (root / f"{stem}{s}").is_file()), None)
     if path is None:
-        problems.append(Problem("departments.yaml", "", "file not found"))
-        return []
+        if required:
+            problems.append(Problem(f"{stem}.yaml", "", "file not found"))
+        return f"{stem}.yaml", []
     data = _load_file(path, path.name, problems)
     if data is _UNREADABLE:
-        return []
+        return path.name, []
     if not isinstance(data, list):
-        problems.append(Problem(path.name, "", "must be a list of departments"))
-        return []
-    departments: list[Department] = []
-    seen: set[str] = set()
+        problems.append(Problem(path.name, "", f"must be a list of {what}"))
+        return path.name, []
+    rows: list[tuple[int, M_ROW]] = []
     for index, item in enumerate(data):
         try:
-            department = Department.model_validate(item)
+            rows.append((index, model.model_validate(item)))
         except ValidationError as error:
             for problem in _validation_problems(path.name, error):
                 problems.append(problem._replace(field=_loc([index, problem.field]).rstrip(".")))
-            continue
+    return path.name, rows
+
+
+def _load_departments(root: Path, problems: list[Problem]) -> list[Department]:
+    departments: list[Department] = []
+    seen: set[str] = set()
+    name, rows = _load_rows(root, "departments", Department, problems, required=True, what="departments")
+    for index, department in rows:
         if department.id in seen:
-            problems.append(Problem(path.name, f"{index}.id", f"duplicate id {department.id!r}"))
+            problems.append(Problem(name, f"{index}.id", f"duplicate id {department.id!r}"))
             continue
         seen.add(department.id)
         departments.append(department)
@@ -182,23 +195,9 @@ def _load_departments(root: Path, problems: list[Problem]) -> list[Department]:
 
 def _load_replaced(root: Path, problems: list[Problem]) -> list[Replacement]:
     """The optional table of replaced documents."""
-    path = next((root / f"replaced{s}" for s in _SUFFIXES if (root / f"replaced{s}").is_file()), None)
-    if path is None:
-        return []
-    data = _load_file(path, path.name, problems)
-    if data is _UNREADABLE:
-        return []
-    if not isinstance(data, list):
-        problems.append(Problem(path.name, "", "must be a list of {replaced, replacement, from}"))
-        return []
-    table: list[Replacement] = []
-    for index, item in enumerate(data):
-        try:
-            table.append(Replacement.model_validate(item))
-        except ValidationError as error:
-            for problem in _validation_problems(path.name, error):
-                problems.append(problem._replace(field=_loc([index, problem.field]).rstrip(".")))
-    return table
+    what = "{replaced, replacement, from}"
+    _, rows = _load_rows(root, "replaced", Replacement, problems, required=False, what=what)
+    return [row for _, row in rows]
 
 
 def load_knowledge_base(path: Path | None = None) -> KnowledgeBase:

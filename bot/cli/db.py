@@ -37,15 +37,17 @@ def run_upgrade(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def run_current(args: argparse.Namespace, settings: Settings) -> int:
-    async def go() -> str | None:
-        engine = create_engine(settings.database_url)
-        try:
-            return await current_revision(engine)
-        finally:
-            await engine.dispose()
+async def _current(settings: Settings) -> str | None:
+    """The database's schema revision (None when empty)."""
+    engine = create_engine(settings.database_url)
+    try:
+        return await current_revision(engine)
+    finally:
+        await engine.dispose()
 
-    print(asyncio.run(go()) or "empty (run: motcua db upgrade)")
+
+def run_current(args: argparse.Namespace, settings: Settings) -> int:
+    print(asyncio.run(_current(settings)) or "empty (run: motcua db upgrade)")
     return 0
 
 
@@ -57,14 +59,7 @@ def run_check(args: argparse.Namespace, settings: Settings) -> int:
 
     heads = set(ScriptDirectory.from_config(alembic_config()).get_heads())
 
-    async def go() -> str | None:
-        engine = create_engine(settings.database_url)
-        try:
-            return await current_revision(engine)
-        finally:
-            await engine.dispose()
-
-    current = asyncio.run(go())
+    current = asyncio.run(_current(settings))
     if current in heads:
         print(f"schema at head ({current})")
         return 0
